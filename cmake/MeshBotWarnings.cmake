@@ -2,5 +2,5 @@
 # (generated protobuf sources are compiled without it).
 function(meshbot_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-                                           -Wold-style-cast -Wcast-align -Wnull-dereference)
+                                           -Wold-style-cast -Wcast-align)
 endfunction()

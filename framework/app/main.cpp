@@ -1,1 +1,80 @@
-int main() { return 0; }
+// meshbot: a bot host that owns the one connection to a Meshtastic radio.
+
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <optional>
+
+#include "app/daemon.hpp"
+#include "config/config_loader.hpp"
+#include "radio/endpoint_registry.hpp"
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitConfig = 78;  // EX_CONFIG from sysexits.h
+
+const char* const kUsage =
+    "usage: meshbot --config FILE          run the bot\n"
+    "       meshbot --check-config FILE    validate FILE and exit\n"
+    "       meshbot --version | --help\n";
+
+std::optional<meshbot::config::LoadResult> load(const std::string& path) {
+    try {
+        auto result = meshbot::config::load_config(path);
+        for (const auto& w : result.warnings) std::cerr << "meshbot: warning: " << w << "\n";
+        return result;
+    } catch (const meshbot::config::ConfigError& e) {
+        std::cerr << "meshbot: " << e.what() << "\n";
+        return std::nullopt;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    po::options_description options("options");
+    options.add_options()
+        ("config,c", po::value<std::string>(), "run with this config file")
+        ("check-config", po::value<std::string>(), "validate a config file and exit")
+        ("version", "print the version and exit")
+        ("help,h", "print this help and exit");
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << "meshbot: " << e.what() << "\n" << kUsage;
+        return kExitUsage;
+    }
+
+    if (vm.count("help")) {
+        std::cout << kUsage << "\n" << options;
+        return 0;
+    }
+    if (vm.count("version")) {
+        std::cout << "meshbot " << MESHBOT_VERSION << "\n";
+        return 0;
+    }
+    if (vm.count("check-config")) {
+        const auto path = vm["check-config"].as<std::string>();
+        if (!load(path)) return kExitConfig;
+        std::cout << path << ": ok\n";
+        return 0;
+    }
+    if (!vm.count("config")) {
+        std::cerr << "meshbot: no config file given\n" << kUsage;
+        return kExitUsage;
+    }
+
+    const auto loaded = load(vm["config"].as<std::string>());
+    if (!loaded) return kExitConfig;
+    meshbot::app::configure_logging(loaded->config.log);
+    try {
+        return meshbot::app::run_daemon(loaded->config);
+    } catch (const meshbot::radio::EndpointInUse& e) {
+        std::cerr << "meshbot: " << e.what() << "\n";
+        return 1;
+    }
+}

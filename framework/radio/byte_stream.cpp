@@ -1,0 +1,144 @@
+#include "radio/byte_stream.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/serial_port.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "radio/endpoint_registry.hpp"
+
+namespace meshbot::radio {
+
+namespace {
+
+using asio::redirect_error;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+
+// Owns one TCP socket to the radio's API port.
+class TcpStream final : public ByteStream {
+public:
+    TcpStream(asio::any_io_executor ex, std::string host, std::uint16_t port)
+        : resolver_(ex), socket_(ex), host_(std::move(host)), port_(port) {}
+
+    asio::awaitable<error_code> connect(std::chrono::steady_clock::duration timeout) override {
+        // Boost 1.74 has no per-operation deadline: a timer closes the socket instead. Its
+        // handler may run after this coroutine ended, so it shares state by pointer.
+        struct Attempt {
+            bool finished = false;
+            bool timed_out = false;
+        };
+        auto attempt = std::make_shared<Attempt>();
+        asio::steady_timer deadline(socket_.get_executor(), timeout);
+        deadline.async_wait([this, attempt](error_code ec) {
+            if (ec || attempt->finished) return;
+            attempt->timed_out = true;
+            resolver_.cancel();
+            socket_.close();
+        });
+        error_code ec;
+        auto endpoints = co_await resolver_.async_resolve(host_, std::to_string(port_),
+                                                          redirect_error(use_awaitable, ec));
+        if (!ec) co_await asio::async_connect(socket_, endpoints, redirect_error(use_awaitable, ec));
+        attempt->finished = true;
+        deadline.cancel();
+        if (attempt->timed_out) ec = asio::error::timed_out;
+        if (!ec) socket_.set_option(tcp::no_delay(true), ec);
+        co_return ec;
+    }
+
+    asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, error_code& ec) override {
+        co_return co_await socket_.async_read_some(buffer, redirect_error(use_awaitable, ec));
+    }
+
+    asio::awaitable<error_code> write(asio::const_buffer buffer) override {
+        error_code ec;
+        co_await asio::async_write(socket_, buffer, redirect_error(use_awaitable, ec));
+        co_return ec;
+    }
+
+    void close() override {
+        error_code ignored;
+        resolver_.cancel();
+        socket_.shutdown(tcp::socket::shutdown_both, ignored);
+        socket_.close(ignored);
+    }
+
+    bool carries_device_log() const override { return false; }
+
+private:
+    tcp::resolver resolver_;
+    tcp::socket socket_;
+    std::string host_;
+    std::uint16_t port_;
+};
+
+// Owns one open serial device (USB CDC, UART or pty).
+class SerialStream final : public ByteStream {
+public:
+    SerialStream(asio::any_io_executor ex, std::string device, unsigned baud)
+        : port_(ex), device_(std::move(device)), baud_(baud) {}
+
+    asio::awaitable<error_code> connect(std::chrono::steady_clock::duration) override {
+        error_code ec;
+        port_.open(device_, ec);
+        if (ec) co_return ec;
+        using sp = asio::serial_port;
+        port_.set_option(sp::baud_rate(baud_), ec);
+        if (!ec) port_.set_option(sp::character_size(8), ec);
+        if (!ec) port_.set_option(sp::parity(sp::parity::none), ec);
+        if (!ec) port_.set_option(sp::stop_bits(sp::stop_bits::one), ec);
+        if (!ec) port_.set_option(sp::flow_control(sp::flow_control::none), ec);
+        co_return ec;
+    }
+
+    asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, error_code& ec) override {
+        co_return co_await port_.async_read_some(buffer, redirect_error(use_awaitable, ec));
+    }
+
+    asio::awaitable<error_code> write(asio::const_buffer buffer) override {
+        error_code ec;
+        co_await asio::async_write(port_, buffer, redirect_error(use_awaitable, ec));
+        co_return ec;
+    }
+
+    void close() override {
+        error_code ignored;
+        port_.close(ignored);
+    }
+
+    bool carries_device_log() const override { return true; }
+    // Like the reference client: 0xC3 bytes make the device parser drop any partial frame.
+    std::string preamble() const override { return std::string(32, '\xC3'); }
+
+private:
+    asio::serial_port port_;
+    std::string device_;
+    unsigned baud_;
+};
+
+}  // namespace
+
+std::unique_ptr<ByteStream> make_byte_stream(asio::any_io_executor executor,
+                                             const config::RadioConfig& config) {
+    if (config.transport == config::Transport::serial) {
+        return std::make_unique<SerialStream>(executor, config.device, config.baud);
+    }
+    return std::make_unique<TcpStream>(executor, config.host, config.port);
+}
+
+std::string describe_endpoint(const config::RadioConfig& config) {
+    if (config.transport == config::Transport::serial) return config.device;
+    return config.host + ":" + std::to_string(config.port);
+}
+
+std::string endpoint_key(const config::RadioConfig& config) {
+    if (config.transport == config::Transport::serial) return serial_endpoint_key(config.device);
+    return tcp_endpoint_key(config.host, config.port);
+}
+
+}  // namespace meshbot::radio

@@ -1,0 +1,96 @@
+#pragma once
+// Packets on their way to the radio: ids, pacing, flow control, and delivery outcomes.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <unordered_map>
+
+#include "mesh.pb.h"
+#include "radio/packet_ids.hpp"
+#include "radio/session.hpp"
+
+namespace meshbot::radio {
+
+struct SendResult {
+    enum class Status {
+        acked,         // routing ACK from the destination (or an implicit ACK for broadcasts)
+        sent,          // queued by the radio; no ACK was asked for
+        nak,           // routing error; see routing_error
+        timeout,       // want_ack packet with no routing answer in time
+        expired,       // waited too long for a link
+        rejected_full, // the outbox was full
+        cancelled,     // the daemon stopped first
+    };
+    Status status = Status::sent;
+    std::uint32_t id = 0;
+    int routing_error = 0;    // pb::Routing::Error with nak
+    std::uint32_t from = 0;   // who answered, with acked / nak
+};
+
+using SendCallback = std::function<void(const SendResult&)>;
+
+struct OutboxOptions {
+    std::size_t capacity = 256;
+    Clock::duration expiry = std::chrono::minutes(10);
+    Clock::duration text_gap = std::chrono::seconds(2);
+    // How long to wait for the queueStatus that confirms a write before moving on.
+    Clock::duration confirm_timeout = std::chrono::seconds(3);
+    // How long a want_ack packet waits for its routing answer (the firmware retries 3 times).
+    Clock::duration ack_timeout = std::chrono::seconds(90);
+    // How long a packet without want_ack is kept to catch a RATE_LIMIT_EXCEEDED NAK.
+    Clock::duration nak_grace = std::chrono::seconds(3);
+};
+
+// Owned by the link; io_context thread only. One packet at a time is written and confirmed
+// by its queueStatus; a packet written but unconfirmed when the link drops is written again
+// after the next handshake with the same id, so the mesh (which deduplicates by sender and id)
+// sees it once.
+class Outbox {
+public:
+    Outbox(OutboxOptions options, std::uint64_t seed);
+
+    // Queues `packet` (from is left to the radio); assigns and returns its id. When full, the
+    // callback runs at once with rejected_full and 0 is returned.
+    std::uint32_t enqueue(pb::MeshPacket packet, SendCallback done, Clock::time_point now);
+
+    // The next packet to write, with hop_limit filled in. Otherwise nullopt, and `wake_at` says
+    // when to ask again (time_point::max(): only after an event such as enqueue or queueStatus).
+    std::optional<pb::MeshPacket> take_next(Clock::time_point now, std::uint32_t hop_limit,
+                                            Clock::time_point& wake_at);
+
+    void on_queue_status(const pb::QueueStatus& status, Clock::time_point now);
+    // Returns true when `packet` was the routing answer to one of ours.
+    bool on_routing(const pb::MeshPacket& packet, Clock::time_point now);
+    void on_link_down();
+    // Completes timed-out entries; returns the earliest deadline still pending.
+    Clock::time_point tick(Clock::time_point now);
+    void cancel_all();
+
+    std::size_t queued() const { return queue_.size() + (unconfirmed_ ? 1 : 0); }
+    std::size_t awaiting_answer() const { return awaiting_.size(); }
+
+private:
+    struct Entry {
+        pb::MeshPacket packet;
+        SendCallback done;
+        Clock::time_point enqueued;
+        Clock::time_point deadline;  // written: confirm deadline; awaiting: answer deadline
+        bool retried = false;
+    };
+
+    void complete(Entry& entry, SendResult result);
+    void accept(Entry entry, Clock::time_point now);
+
+    OutboxOptions options_;
+    PacketIdGenerator ids_;
+    std::deque<Entry> queue_;
+    std::optional<Entry> unconfirmed_;
+    std::unordered_map<std::uint32_t, Entry> awaiting_;
+    std::optional<std::uint32_t> radio_free_;  // unknown until the first queueStatus
+    std::optional<Clock::time_point> last_text_;
+};
+
+}  // namespace meshbot::radio

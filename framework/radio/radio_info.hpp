@@ -1,0 +1,34 @@
+#pragma once
+// What the connected radio told us about itself during the handshake.
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "config.pb.h"
+#include "mesh.pb.h"
+
+namespace meshbot::radio {
+
+inline constexpr std::uint32_t kBroadcast = 0xFFFFFFFF;
+inline constexpr std::size_t kChannelCount = 8;
+// The firmware's default hop limit, used until the radio's LoRa config says otherwise.
+inline constexpr std::uint32_t kDefaultHopLimit = 3;
+
+struct RadioInfo {
+    std::uint32_t my_node_num = 0;
+    pb::MyNodeInfo my_info;
+    pb::User own_user;
+    pb::DeviceMetadata metadata;
+    std::array<pb::Channel, kChannelCount> channels{};
+    pb::LoRaConfig lora;
+    std::map<std::uint32_t, pb::NodeInfo> nodes;  // every other node in the radio's NodeDB
+
+    std::uint32_t hop_limit() const { return lora.hop_limit() ? lora.hop_limit() : kDefaultHopLimit; }
+};
+
+// "!0badc0de": the Meshtastic text form of a node number.
+std::string node_id(std::uint32_t num);
+
+}  // namespace meshbot::radio

@@ -1,0 +1,132 @@
+#pragma once
+// The one connection to a radio, kept alive for as long as the daemon runs.
+//
+//          +-----------+  connected  +-------------+ config_complete_id == nonce +-------+
+//   +----> | connecting| ----------> | handshaking | --------------------------> | ready |
+//   |      +-----------+             +-------------+ <-- rebooted / my_info ---- +-------+
+//   |            | failed, timeout          | EOF, write error, deadline            | EOF, write error,
+//   |            v                          v                                       v silence
+//   |      +-------------------------------------------------------------------------+
+//   +------| backoff: 1 s doubling to 60 s, jittered; reset after a stable period     |
+//          +-------------------------------------------------------------------------+
+
+#include <utility>  // before Boost.Asio: 1.74's awaitable.hpp uses std::exchange
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/app_config.hpp"
+#include "mesh.pb.h"
+#include "radio/backoff.hpp"
+#include "radio/byte_stream.hpp"
+#include "radio/endpoint_registry.hpp"
+#include "radio/frame_codec.hpp"
+#include "radio/outbox.hpp"
+#include "radio/session.hpp"
+
+namespace meshbot::radio {
+
+enum class LinkState { idle, connecting, handshaking, ready, backoff, stopped };
+const char* to_string(LinkState state);
+
+struct LinkStats {
+    std::uint64_t connect_attempts = 0;
+    std::uint64_t connections = 0;   // connects that succeeded
+    std::uint64_t handshakes = 0;    // handshakes that completed
+    std::uint64_t frames_in = 0;
+    std::uint64_t frames_out = 0;
+    std::uint64_t undecodable = 0;   // frames that were not a FromRadio
+    std::uint64_t duplicates = 0;
+    Clock::time_point ready_since{};
+    Clock::time_point last_rx{};
+};
+
+// One coroutine actor per radio endpoint; all of it runs on the io_context thread, and every
+// public member must be called from that thread. Construction claims the endpoint in the
+// process-wide registry (throws EndpointInUse for a second link to the same radio).
+class RadioLink {
+public:
+    struct Handlers {
+        std::function<void(const RadioInfo&)> on_ready;
+        std::function<void(const std::string& reason)> on_down;  // only after on_ready
+        std::function<void(const pb::MeshPacket&, bool replayed)> on_packet;
+    };
+
+    RadioLink(asio::any_io_executor executor, config::RadioConfig config, Handlers handlers);
+    ~RadioLink();
+    RadioLink(const RadioLink&) = delete;
+    RadioLink& operator=(const RadioLink&) = delete;
+
+    void start();
+    // Sends ToRadio.disconnect if connected, flushes, closes; `done` runs when the actor ended.
+    void stop(std::function<void()> done);
+
+    // Queues a packet for the radio (kept across reconnects); returns its id, 0 if refused.
+    std::uint32_t send(pb::MeshPacket packet, SendCallback done = {});
+
+    LinkState state() const { return state_; }
+    const RadioInfo& radio() const { return session_.radio(); }
+    const LinkStats& stats() const { return stats_; }
+    const std::string& endpoint() const { return description_; }
+
+private:
+    asio::awaitable<void> run();
+    asio::awaitable<void> run_connection();
+    asio::awaitable<void> run_loops();
+    asio::awaitable<void> read_loop();
+    asio::awaitable<void> write_loop();
+    asio::awaitable<void> watchdog_loop();
+    asio::awaitable<void> housekeeping_loop();
+
+    void on_frame(std::span<const std::uint8_t> payload);
+    void on_unframed_text(std::string_view text);
+    void start_handshake(const std::string& why);
+    void queue_to_radio(const pb::ToRadio& message);
+    void lose(std::string reason);
+    void set_state(LinkState state, const std::string& detail);
+    void wake_writer();
+    Clock::duration silence_limit() const;
+
+    asio::any_io_executor executor_;
+    config::RadioConfig config_;
+    Handlers handlers_;
+    EndpointClaim claim_;
+    std::string description_;
+
+    Session session_;
+    Outbox outbox_;
+    Backoff backoff_;
+    FrameDecoder decoder_;
+    LinkStats stats_;
+    LinkState state_ = LinkState::idle;
+
+    // Per connection.
+    std::unique_ptr<ByteStream> stream_;
+    std::deque<std::vector<std::uint8_t>> write_queue_;
+    bool lost_ = false;
+    std::string lost_reason_;
+    Clock::time_point handshake_deadline_{};
+    Clock::time_point next_heartbeat_{};
+    bool radio_answers_heartbeats_ = false;
+    Clock::time_point last_garbage_warning_{};
+
+    asio::steady_timer writer_timer_;
+    asio::steady_timer watchdog_timer_;
+    asio::steady_timer backoff_timer_;
+    asio::steady_timer housekeeping_timer_;
+    bool running_ = false;
+    bool stopping_ = false;
+    std::function<void()> stop_done_;
+};
+
+// True for firmware versions ("2.7.26.54e0d8d") that answer a heartbeat with a queueStatus.
+bool firmware_answers_heartbeat(const std::string& version);
+
+}  // namespace meshbot::radio

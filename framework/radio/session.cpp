@@ -1,0 +1,108 @@
+#include "radio/session.hpp"
+
+#include <cstdio>
+#include <random>
+
+namespace meshbot::radio {
+
+std::string node_id(std::uint32_t num) {
+    char buf[12];
+    std::snprintf(buf, sizeof buf, "!%08x", num);
+    return buf;
+}
+
+std::uint32_t random_config_nonce() {
+    static thread_local std::mt19937 rng{std::random_device{}()};
+    for (;;) {
+        const std::uint32_t n = rng();
+        if (n != 0 && n != kNonceOnlyConfig && n != kNonceOnlyNodes) return n;
+    }
+}
+
+Session::Session(SessionOptions options) : options_(options) {}
+
+void Session::begin_handshake(std::uint32_t nonce, Clock::time_point /*now*/) {
+    phase_ = Phase::handshaking;
+    nonce_ = nonce;
+    pending_ = RadioInfo{};
+}
+
+SessionEvent Session::on_from_radio(const pb::FromRadio& message, Clock::time_point now) {
+    using Kind = SessionEvent::Kind;
+    switch (message.payload_variant_case()) {
+        case pb::FromRadio::kPacket:
+            return on_packet(message.packet(), now);
+        case pb::FromRadio::kMyInfo:
+            if (phase_ != Phase::handshaking) {
+                return {Kind::restart_handshake, false, "the radio sent my_info outside a handshake"};
+            }
+            pending_.my_info = message.my_info();
+            pending_.my_node_num = message.my_info().my_node_num();
+            return {};
+        case pb::FromRadio::kNodeInfo: {
+            const auto& info = message.node_info();
+            RadioInfo& target = phase_ == Phase::handshaking ? pending_ : radio_;
+            if (info.num() == target.my_node_num && target.my_node_num != 0) {
+                target.own_user = info.user();
+            } else {
+                target.nodes[info.num()] = info;
+            }
+            return {};
+        }
+        case pb::FromRadio::kMetadata:
+            pending_.metadata = message.metadata();
+            return {};
+        case pb::FromRadio::kChannel: {
+            const auto& ch = message.channel();
+            if (ch.index() >= 0 && static_cast<std::size_t>(ch.index()) < kChannelCount) {
+                pending_.channels[static_cast<std::size_t>(ch.index())] = ch;
+            }
+            return {};
+        }
+        case pb::FromRadio::kConfig:
+            if (message.config().has_lora()) pending_.lora = message.config().lora();
+            return {};
+        case pb::FromRadio::kConfigCompleteId:
+            if (phase_ != Phase::handshaking || message.config_complete_id() != nonce_) {
+                return {Kind::stale_complete, false, {}};
+            }
+            phase_ = Phase::ready;
+            radio_ = std::move(pending_);
+            pending_ = RadioInfo{};
+            ready_at_ = now;
+            return {Kind::ready, false, {}};
+        case pb::FromRadio::kRebooted:
+            return {Kind::restart_handshake, false, "the radio rebooted"};
+        case pb::FromRadio::kQueueStatus:
+            return {Kind::queue_status, false, {}};
+        case pb::FromRadio::kClientNotification:
+            return {Kind::notification, false, message.clientnotification().message()};
+        default:
+            // Module configs, file manifest, log records, and variants newer than our schema.
+            return {};
+    }
+}
+
+SessionEvent Session::on_packet(const pb::MeshPacket& packet, Clock::time_point now) {
+    using Kind = SessionEvent::Kind;
+    if (seen_before(packet, now)) return {Kind::duplicate, false, {}};
+    const bool replayed = phase_ != Phase::ready || now - ready_at_ < options_.replay_tail;
+    return {Kind::packet, replayed, {}};
+}
+
+bool Session::seen_before(const pb::MeshPacket& packet, Clock::time_point now) {
+    if (packet.id() == 0) return false;  // no identity to compare
+    while (!seen_order_.empty()) {
+        auto it = seen_.find(seen_order_.front());
+        const bool expired = it == seen_.end() || now - it->second > options_.dedupe_window;
+        if (!expired && seen_order_.size() <= options_.dedupe_capacity) break;
+        if (it != seen_.end()) seen_.erase(it);
+        seen_order_.pop_front();
+    }
+    const std::uint64_t key = (std::uint64_t{packet.from()} << 32) | packet.id();
+    if (!seen_.emplace(key, now).second) return true;
+    seen_order_.push_back(key);
+    return false;
+}
+
+}  // namespace meshbot::radio

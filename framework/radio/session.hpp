@@ -1,0 +1,81 @@
+#pragma once
+// The API session with one radio connection: handshake, replay marking, duplicate filtering.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_map>
+
+#include "mesh.pb.h"
+#include "radio/radio_info.hpp"
+
+namespace meshbot::radio {
+
+using Clock = std::chrono::steady_clock;
+
+struct SessionOptions {
+    // Packets arriving this soon after the handshake completes are the radio's backlog.
+    Clock::duration replay_tail = std::chrono::milliseconds(1500);
+    Clock::duration dedupe_window = std::chrono::minutes(10);
+    std::size_t dedupe_capacity = 4096;
+};
+
+// What one FromRadio meant for the session.
+struct SessionEvent {
+    enum class Kind {
+        none,                // consumed (handshake data, log record, ...)
+        ready,               // config_complete_id matched our nonce
+        restart_handshake,   // rebooted, or my_info outside a handshake: ask for the config again
+        packet,              // a mesh packet to deliver
+        duplicate,           // a (from, id) we already delivered
+        queue_status,
+        notification,        // clientNotification: a human-readable warning from the radio
+        stale_complete,      // config_complete_id for a nonce we did not ask for
+    };
+    Kind kind = Kind::none;
+    bool replayed = false;  // with packet: delivered during or just after the handshake
+    std::string reason;     // with restart_handshake / notification
+};
+
+// Pure state machine fed by the link, one instance per link; io_context thread only.
+class Session {
+public:
+    explicit Session(SessionOptions options = {});
+
+    // A new handshake on a fresh (or restarted) connection; `nonce` is the want_config_id sent.
+    void begin_handshake(std::uint32_t nonce, Clock::time_point now);
+    SessionEvent on_from_radio(const pb::FromRadio& message, Clock::time_point now);
+
+    bool ready() const { return phase_ == Phase::ready; }
+    bool handshaking() const { return phase_ == Phase::handshaking; }
+    std::uint32_t nonce() const { return nonce_; }
+    // Valid once ready(); kept (stale) after the link is lost until the next handshake completes.
+    const RadioInfo& radio() const { return radio_; }
+    Clock::time_point ready_at() const { return ready_at_; }
+
+private:
+    enum class Phase { idle, handshaking, ready };
+
+    SessionEvent on_packet(const pb::MeshPacket& packet, Clock::time_point now);
+    bool seen_before(const pb::MeshPacket& packet, Clock::time_point now);
+
+    SessionOptions options_;
+    Phase phase_ = Phase::idle;
+    std::uint32_t nonce_ = 0;
+    RadioInfo pending_;  // filled during the handshake, published at completion
+    RadioInfo radio_;
+    Clock::time_point ready_at_{};
+
+    // (from, id) -> when first seen; the deque keeps arrival order for expiry.
+    std::unordered_map<std::uint64_t, Clock::time_point> seen_;
+    std::deque<std::uint64_t> seen_order_;
+};
+
+// A random want_config_id that is neither 0 nor one of the firmware's special nonces.
+std::uint32_t random_config_nonce();
+
+inline constexpr std::uint32_t kNonceOnlyConfig = 69420;
+inline constexpr std::uint32_t kNonceOnlyNodes = 69421;
+
+}  // namespace meshbot::radio
