@@ -171,7 +171,8 @@ asio::awaitable<void> RadioLink::run_connection() {
     outbox_.on_link_down();
     stream_.reset();
     write_queue_.clear();
-    spdlog::warn("radio {}: link lost: {}", description_, lost_reason_);
+    spdlog::log(stopping_ ? spdlog::level::info : spdlog::level::warn, "radio {}: link lost: {}",
+                description_, lost_reason_);
     if (was_ready && ready_for >= to_clock(config_.backoff_reset_after)) backoff_.reset();
     if (was_ready && handlers_.on_down) handlers_.on_down(lost_reason_);
 }
