@@ -151,7 +151,7 @@ private:
             if (l.key.size() >= 4 && k.starts_with(l.key)) return k;
         for (const auto& k : known_) {
             const auto dot = k.rfind('.');
-            const std::string_view last = dot == std::string::npos ? k : k.substr(dot + 1);
+            const auto last = std::string_view(k).substr(dot == std::string::npos ? 0 : dot + 1);
             if (last == l.key && k != dotted(l.section, l.key)) return k;
         }
         return {};

@@ -329,10 +329,11 @@ void RadioLink::on_frame(std::span<const std::uint8_t> payload) {
             radio_answers_heartbeats_ = firmware_answers_heartbeat(radio.metadata.firmware_version());
             next_heartbeat_ = now + to_clock(config_.heartbeat_interval);
             char detail[160];
-            std::snprintf(detail, sizeof detail, "ready: node %s, %zu other nodes, firmware %s",
+            std::snprintf(detail, sizeof detail, "node %s, %zu other nodes, firmware %s",
                           node_id(radio.my_node_num).c_str(), radio.nodes.size(),
                           radio.metadata.firmware_version().c_str());
             set_state(LinkState::ready, detail);
+            watchdog_timer_.cancel();  // it slept until the handshake deadline
             if (handlers_.on_ready) handlers_.on_ready(radio);
             wake_writer();
             break;

@@ -103,7 +103,7 @@ TEST_CASE("a missing config file is a one-line error and a non-zero exit", "[dae
     CHECK_THAT(lines[0], Catch::Contains("/nonexistent/meshbot.toml"));
 }
 
-TEST_CASE("--check-config names file:line:column and the key, and warns about unknown keys",
+TEST_CASE("meshbot --check-config names file:line:column and the key, and warns about unknown keys",
           "[daemon]") {
     TempDir dir;
     const auto bad = dir.write("bad.toml", "[radio]\nhost = \"127.0.0.1\"\nport = \"abc\"\n");
