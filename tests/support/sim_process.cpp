@@ -1,0 +1,163 @@
+#include "support/sim_process.hpp"
+
+#include <charconv>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <boost/property_tree/json_parser.hpp>
+#include <catch2/catch.hpp>
+
+namespace meshbot::testing {
+
+namespace {
+
+constexpr std::uint32_t kDefaultMyNode = 0x0badc0de;
+
+// Same syntax the simulator accepts: !hex, 0xhex or decimal.
+std::optional<std::uint32_t> parse_node(std::string_view text) {
+    int base = 10;
+    if (text.starts_with('!')) {
+        text.remove_prefix(1);
+        base = 16;
+    } else if (text.starts_with("0x") || text.starts_with("0X")) {
+        text.remove_prefix(2);
+        base = 16;
+    }
+    std::uint32_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
+}  // namespace
+
+std::filesystem::path bin_path(std::string_view name) {
+    return std::filesystem::path(MESHBOT_BIN_DIR) / name;
+}
+
+bool record_is(const Record& record, std::string_view ev, std::string_view kind) {
+    if (record.get<std::string>("ev", "") != ev) return false;
+    return kind.empty() || record.get<std::string>("kind", "") == kind;
+}
+
+SimProcess::SimProcess() : SimProcess(Options{}) {}
+
+SimProcess::SimProcess(Options options) : record_path_(dir_.path() / "record.jsonl") {
+    std::vector<std::string> argv = {bin_path("meshbot-sim").string()};
+    if (options.serial) {
+        argv.emplace_back("--serial");
+    } else {
+        argv.insert(argv.end(), {"--port", "0"});
+    }
+    argv.insert(argv.end(),
+                {"--record", record_path_.string(), "--nodes", std::to_string(options.nodes)});
+    for (std::size_t i = 0; i < options.extra_args.size(); ++i) {
+        const std::string& arg = options.extra_args[i];
+        if (arg == "--my-node" && i + 1 < options.extra_args.size()) {
+            my_node_ = parse_node(options.extra_args[i + 1]).value_or(kDefaultMyNode);
+        } else if (arg.starts_with("--my-node=")) {
+            my_node_ = parse_node(std::string_view(arg).substr(10)).value_or(kDefaultMyNode);
+        }
+        argv.push_back(arg);
+    }
+    child_ = std::make_unique<ChildProcess>(argv);
+
+    const auto line = child_->wait_for_line("listening on ", std::chrono::seconds(10));
+    INFO("meshbot-sim output:\n" << child_->output());
+    REQUIRE(line.has_value());
+    const std::string address = line->substr(line->find("listening on ") + 13);
+    if (options.serial) {
+        serial_path_ = address;
+    } else {
+        const auto colon = address.rfind(':');
+        REQUIRE(colon != std::string::npos);
+        const auto port = parse_node(std::string_view(address).substr(colon + 1));
+        REQUIRE(port.has_value());
+        REQUIRE(*port > 0);
+        REQUIRE(*port <= 65535);
+        port_ = static_cast<std::uint16_t>(*port);
+    }
+}
+
+SimProcess::~SimProcess() {
+    if (child_ && child_->running()) {
+        child_->send_signal(SIGTERM);
+        child_->wait_exit(std::chrono::seconds(2));  // then ~ChildProcess kills it anyway
+    }
+}
+
+void SimProcess::command(std::string_view line) {
+    std::string text(line);
+    text.push_back('\n');
+    child_->write_stdin(text);
+}
+
+std::vector<Record> SimProcess::records() const {
+    std::lock_guard lock(cache_mutex_);
+    std::ifstream in(record_path_, std::ios::binary);
+    if (in) {
+        in.seekg(static_cast<std::streamoff>(parsed_bytes_));
+        std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::size_t start = 0;
+        // Only complete lines: the simulator may be in the middle of writing the last one.
+        for (auto nl = chunk.find('\n'); nl != std::string::npos; nl = chunk.find('\n', start)) {
+            const std::string line = chunk.substr(start, nl - start);
+            start = nl + 1;
+            if (line.empty()) continue;
+            std::istringstream json(line);
+            Record record;
+            try {
+                boost::property_tree::read_json(json, record);
+            } catch (const boost::property_tree::json_parser_error& e) {
+                throw std::runtime_error("unparsable record line: " + line + " (" + e.what() + ")");
+            }
+            cache_.push_back(std::move(record));
+        }
+        parsed_bytes_ += start;
+    }
+    return cache_;
+}
+
+std::vector<Record> SimProcess::records(std::string_view ev, std::string_view kind) const {
+    std::vector<Record> out;
+    for (auto& record : records()) {
+        if (record_is(record, ev, kind)) out.push_back(std::move(record));
+    }
+    return out;
+}
+
+std::optional<Record> SimProcess::wait_for(std::function<bool(const Record&)> pred,
+                                           std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        for (const auto& record : records()) {
+            if (pred(record)) return record;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+std::optional<Record> SimProcess::wait_for(std::string_view ev, std::string_view kind,
+                                           std::chrono::milliseconds timeout) const {
+    return wait_for([&](const Record& r) { return record_is(r, ev, kind); }, timeout);
+}
+
+bool SimProcess::wait_for_count(std::string_view ev, std::string_view kind, std::size_t n,
+                                std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        if (count(ev, kind) >= n) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+std::size_t SimProcess::count(std::string_view ev, std::string_view kind) const {
+    return records(ev, kind).size();
+}
+
+}  // namespace meshbot::testing

@@ -1,0 +1,332 @@
+#include "sim_commands.hpp"
+
+#include <charconv>
+#include <ctime>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "telemetry.pb.h"
+
+namespace meshbot::sim {
+
+namespace {
+
+constexpr std::string_view kSpaces = " \t\r\n";
+
+std::string_view trim(std::string_view s) {
+    const auto begin = s.find_first_not_of(kSpaces);
+    if (begin == std::string_view::npos) return {};
+    return s.substr(begin, s.find_last_not_of(kSpaces) - begin + 1);
+}
+
+// Splits off the next whitespace-separated token; `rest` keeps the unparsed tail verbatim.
+// A value written key="with spaces" runs to the closing quote (quotes kept, see unquote).
+std::string_view next_token(std::string_view& rest) {
+    rest = rest.substr(std::min(rest.size(), rest.find_first_not_of(kSpaces)));
+    std::size_t end = std::min(rest.size(), rest.find_first_of(kSpaces));
+    const auto eq = rest.find('=');
+    if (eq != std::string_view::npos && eq < end && eq + 1 < rest.size() && rest[eq + 1] == '"') {
+        const auto close = rest.find('"', eq + 2);
+        if (close != std::string_view::npos) end = close + 1;
+    }
+    const std::string_view token = rest.substr(0, end);
+    rest = rest.substr(end);
+    return token;
+}
+
+std::string unquote(std::string_view value) {
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+        value = value.substr(1, value.size() - 2);
+    }
+    return std::string(value);
+}
+
+struct Args {
+    std::map<std::string, std::string, std::less<>> named;
+    std::vector<std::string> positional;
+    std::string text;  // verbatim tail, for text and notify
+};
+
+template <typename T>
+std::optional<T> parse_number(std::string_view s) {
+    T value{};
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+    return value;
+}
+
+// Reports the first problem; the parse_* helpers below set it and return defaults.
+struct Checker {
+    const Args& args;
+    std::string error;
+
+    std::optional<std::string_view> raw(std::string_view key) const {
+        const auto it = args.named.find(key);
+        if (it == args.named.end()) return std::nullopt;
+        return std::string_view(it->second);
+    }
+    std::optional<std::uint32_t> node(std::string_view key, bool allow_broadcast = false) {
+        const auto value = raw(key);
+        if (!value) return std::nullopt;
+        if (allow_broadcast && (*value == "broadcast" || *value == "all" || *value == "^all")) {
+            return kBroadcast;
+        }
+        if (auto num = parse_node_num(*value)) return num;
+        fail(std::string(key) + "=" + std::string(*value) + " is not a node number");
+        return std::nullopt;
+    }
+    template <typename T>
+    std::optional<T> number(std::string_view key) {
+        const auto value = raw(key);
+        if (!value) return std::nullopt;
+        if (auto n = parse_number<T>(*value)) return n;
+        fail(std::string(key) + "=" + std::string(*value) + " is not a number");
+        return std::nullopt;
+    }
+    void fail(std::string message) {
+        if (error.empty()) error = std::move(message);
+    }
+    void allow(std::initializer_list<std::string_view> keys) {
+        for (const auto& [key, value] : args.named) {
+            if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+                fail("unknown option " + key + "=");
+            }
+        }
+    }
+};
+
+ParseResult error(std::string message) {
+    return ParseResult{std::nullopt, std::move(message)};
+}
+
+// Reads key=value tokens; for commands with free text, stops at the first other token.
+Args split_args(std::string_view rest, bool free_text, const std::set<std::string_view>& keys) {
+    Args args;
+    for (;;) {
+        std::string_view before = rest;
+        const std::string_view token = next_token(rest);
+        if (token.empty()) break;
+        const auto eq = token.find('=');
+        const bool is_option = eq != std::string_view::npos && eq > 0 &&
+                               (!free_text || keys.count(token.substr(0, eq)) != 0);
+        if (is_option) {
+            args.named.emplace(std::string(token.substr(0, eq)), unquote(token.substr(eq + 1)));
+        } else if (free_text) {
+            args.text = std::string(trim(before));
+            break;
+        } else {
+            args.positional.emplace_back(token);
+        }
+    }
+    return args;
+}
+
+std::uint32_t required_from(Checker& check) {
+    auto from = check.node("from");
+    if (!from && check.error.empty()) check.fail("from=NODE is required");
+    return from.value_or(0);
+}
+
+ParseResult finish(Checker& check, Command command) {
+    if (!check.error.empty()) return error(check.error);
+    return ParseResult{std::move(command), {}};
+}
+
+}  // namespace
+
+ParseResult parse_command(std::string_view line) {
+    line = trim(line);
+    if (line.empty() || line.front() == '#') return {};
+    std::string_view rest = line;
+    const std::string verb(next_token(rest));
+
+    static const std::set<std::string_view> kTextKeys = {"from", "to",   "channel", "pki",
+                                                         "id",   "hops", "rx_time"};
+    const bool free_text = verb == "text" || verb == "notify";
+    const Args args =
+        split_args(rest, free_text, verb == "text" ? kTextKeys : std::set<std::string_view>{});
+    Checker check{args, {}};
+    const auto positional_count = [&](std::size_t max) {
+        if (args.positional.size() > max) check.fail("too many arguments");
+    };
+
+    if (verb == "text") {
+        check.allow({"from", "to", "channel", "pki", "id", "hops", "rx_time"});
+        TextCmd cmd;
+        cmd.from = required_from(check);
+        cmd.to = check.node("to", true).value_or(kBroadcast);
+        cmd.channel = check.number<std::uint32_t>("channel").value_or(0);
+        if (cmd.channel > 7) check.fail("channel must be 0..7");
+        cmd.pki = check.number<int>("pki").value_or(0) != 0;
+        cmd.id = check.number<std::uint32_t>("id");
+        cmd.hops = check.number<std::uint32_t>("hops");
+        cmd.rx_time = check.number<std::uint32_t>("rx_time");
+        cmd.text = args.text;
+        return finish(check, cmd);
+    }
+    if (verb == "nodeinfo") {
+        check.allow({"from", "long", "short", "key"});
+        positional_count(0);
+        NodeInfoCmd cmd;
+        cmd.from = required_from(check);
+        if (auto v = check.raw("long")) cmd.long_name = std::string(*v);
+        if (auto v = check.raw("short")) cmd.short_name = std::string(*v);
+        if (auto v = check.raw("key")) {
+            cmd.key = from_hex(*v);
+            if (!cmd.key || cmd.key->size() != 32) check.fail("key= needs 64 hex digits");
+        }
+        return finish(check, cmd);
+    }
+    if (verb == "telemetry") {
+        check.allow({"from", "battery", "voltage", "uptime", "chutil", "airutil"});
+        positional_count(0);
+        TelemetryCmd cmd;
+        cmd.from = required_from(check);
+        cmd.battery = check.number<std::uint32_t>("battery");
+        cmd.voltage = check.number<float>("voltage");
+        cmd.uptime = check.number<std::uint32_t>("uptime");
+        cmd.chutil = check.number<float>("chutil");
+        cmd.airutil = check.number<float>("airutil");
+        return finish(check, cmd);
+    }
+    if (verb == "encrypted") {
+        check.allow({"from", "to"});
+        positional_count(0);
+        EncryptedCmd cmd;
+        cmd.from = required_from(check);
+        cmd.to = check.node("to", true).value_or(kBroadcast);
+        return finish(check, cmd);
+    }
+    if (verb == "notify") return ParseResult{NotifyCmd{args.text}, {}};
+
+    // The remaining commands take at most one positional number.
+    const std::string first = args.positional.empty() ? std::string() : args.positional.front();
+    if (verb == "drop" || verb == "oversize" || verb == "truncated" || verb == "undecodable" ||
+        verb == "rebooted-frame" || verb == "quit") {
+        check.allow({});
+        positional_count(0);
+        if (!check.error.empty()) return error(check.error);
+        if (verb == "drop") return ParseResult{DropCmd{}, {}};
+        if (verb == "oversize") return ParseResult{OversizeCmd{}, {}};
+        if (verb == "truncated") return ParseResult{TruncatedCmd{}, {}};
+        if (verb == "undecodable") return ParseResult{UndecodableCmd{}, {}};
+        if (verb == "rebooted-frame") return ParseResult{RebootedFrameCmd{}, {}};
+        return ParseResult{QuitCmd{}, {}};
+    }
+    if (verb == "reboot" || verb == "wait") {
+        check.allow({"secs"});
+        positional_count(1);
+        std::optional<double> secs = check.number<double>("secs");
+        if (!first.empty()) {
+            secs = parse_number<double>(first);
+            if (!secs) check.fail(first + " is not a number of seconds");
+        }
+        if (verb == "wait" && !secs && check.error.empty()) check.fail("wait SECS");
+        if (secs && (*secs < 0 || *secs > 86400)) check.fail("seconds out of range");
+        if (verb == "wait") return finish(check, WaitCmd{secs.value_or(0)});
+        return finish(check, RebootCmd{secs.value_or(1.0)});
+    }
+    if (verb == "garbage" || verb == "flood") {
+        check.allow(verb == "flood" ? std::initializer_list<std::string_view>{"from"}
+                                    : std::initializer_list<std::string_view>{});
+        positional_count(1);
+        const auto count = parse_number<std::size_t>(first);
+        if (!count || *count > 100000) check.fail(verb + " N (a count up to 100000)");
+        if (verb == "garbage") return finish(check, GarbageCmd{count.value_or(0)});
+        return finish(check, FloodCmd{count.value_or(0), check.node("from")});
+    }
+    return error("unknown command '" + verb + "'");
+}
+
+std::optional<pb::MeshPacket> build_injection(const Command& command, FirmwareModel& model) {
+    const auto now = static_cast<std::uint32_t>(std::time(nullptr));
+    if (const auto* text = std::get_if<TextCmd>(&command)) {
+        pb::MeshPacket p = model.make_received(text->from, text->to, text->channel, text->hops,
+                                               text->rx_time.value_or(now));
+        p.set_id(text->id.value_or(model.next_packet_id()));
+        p.mutable_decoded()->set_portnum(pb::TEXT_MESSAGE_APP);
+        p.mutable_decoded()->set_payload(text->text);
+        if (text->pki) {
+            // What the client sees for a PKI-decrypted DM (protocol.md §5.4).
+            p.set_pki_encrypted(true);
+            p.set_public_key(model.key_for(text->from));
+            p.set_channel(0);
+        }
+        return p;
+    }
+    if (const auto* info = std::get_if<NodeInfoCmd>(&command)) {
+        SimNode node;
+        if (const SimNode* known = model.find_node(info->from)) node = *known;
+        node.num = info->from;
+        const std::string id = node_id_string(info->from);
+        if (info->long_name) node.long_name = *info->long_name;
+        if (node.long_name.empty()) node.long_name = "Meshtastic " + id.substr(5);
+        if (info->short_name) node.short_name = *info->short_name;
+        if (node.short_name.empty()) node.short_name = id.substr(5);
+        if (info->key) node.public_key = *info->key;
+        if (node.public_key.empty()) node.public_key = derive_key(info->from);
+        node.last_heard_ago = 0;
+        pb::User user;
+        user.set_id(id);
+        user.set_long_name(node.long_name);
+        user.set_short_name(node.short_name);
+        user.set_hw_model(43);
+        user.set_public_key(node.public_key);
+        model.upsert_node(node);
+        pb::MeshPacket p = model.make_received(info->from, kBroadcast, 0, std::nullopt, now);
+        p.set_id(model.next_packet_id());
+        p.mutable_decoded()->set_portnum(pb::NODEINFO_APP);
+        p.mutable_decoded()->set_payload(user.SerializeAsString());
+        return p;
+    }
+    if (const auto* tele = std::get_if<TelemetryCmd>(&command)) {
+        pb::Telemetry telemetry;
+        telemetry.set_time(now);
+        pb::DeviceMetrics* m = telemetry.mutable_device_metrics();
+        if (tele->battery) m->set_battery_level(*tele->battery);
+        if (tele->voltage) m->set_voltage(*tele->voltage);
+        if (tele->uptime) m->set_uptime_seconds(*tele->uptime);
+        if (tele->chutil) m->set_channel_utilization(*tele->chutil);
+        if (tele->airutil) m->set_air_util_tx(*tele->airutil);
+        pb::MeshPacket p = model.make_received(tele->from, kBroadcast, 0, std::nullopt, now);
+        p.set_id(model.next_packet_id());
+        p.mutable_decoded()->set_portnum(pb::TELEMETRY_APP);
+        p.mutable_decoded()->set_payload(telemetry.SerializeAsString());
+        return p;
+    }
+    if (const auto* enc = std::get_if<EncryptedCmd>(&command)) {
+        pb::MeshPacket p = model.make_received(enc->from, enc->to, 0, std::nullopt, now);
+        p.set_id(model.next_packet_id());
+        std::string bytes(48, '\0');
+        for (char& c : bytes)
+            c = static_cast<char>(model.rng()() & 0xFF);
+        p.set_encrypted(bytes);
+        return p;
+    }
+    return std::nullopt;
+}
+
+std::string_view command_help() {
+    return R"(Commands (stdin, or --script FILE; '#' starts a comment). NODE is !xxxxxxxx, 0x... or decimal.
+  text from=NODE [to=NODE|broadcast] [channel=N] [pki=1] [id=N] [hops=N] [rx_time=N] TEXT...
+  nodeinfo from=NODE [long=NAME] [short=NAME] [key=HEX64]   (also updates the NodeDB;
+                                    write long="two words" for names with spaces)
+  telemetry from=NODE [battery=N] [voltage=F] [uptime=N] [chutil=F] [airutil=F]
+  encrypted from=NODE [to=NODE]     a packet the radio could not decrypt
+  notify TEXT...                    a clientNotification
+  flood N [from=NODE]               N text packets
+  drop                              close the client without notice
+  reboot [SECS=1]                   drop the client, refuse connections for SECS, come back
+  rebooted-frame                    send FromRadio{rebooted=true}
+  garbage N                         N random bytes (never 0x94)
+  oversize                          a header announcing 600 bytes, then 600 bytes
+  truncated                         a header announcing 100 bytes, then only 10
+  undecodable                       a well-framed payload that is not protobuf
+  wait SECS                         pause the command stream
+  quit                              exit
+Injected packets wait (max 8, texts evict the oldest) while no client has completed the handshake.
+)";
+}
+
+}  // namespace meshbot::sim
