@@ -6,38 +6,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
-#include <ctime>
 
-#include "radio/radio_link.hpp"
+#include "app/bot.hpp"
 
 namespace meshbot::app {
-
-namespace {
-
-std::string age(std::uint32_t last_heard) {
-    if (last_heard == 0) return "never";
-    const auto now = static_cast<std::int64_t>(std::time(nullptr));
-    const auto secs = std::max<std::int64_t>(0, now - last_heard);
-    if (secs < 120) return std::to_string(secs) + "s ago";
-    if (secs < 7200) return std::to_string(secs / 60) + "m ago";
-    if (secs < 172800) return std::to_string(secs / 3600) + "h ago";
-    return std::to_string(secs / 86400) + "d ago";
-}
-
-void log_node_list(const radio::RadioInfo& radio) {
-    spdlog::info("nodes: {} ({} '{}') and {} others", radio::node_id(radio.my_node_num),
-                 radio.own_user.short_name(), radio.own_user.long_name(), radio.nodes.size());
-    for (const auto& [num, node] : radio.nodes) {
-        const std::string hops = node.has_hops_away() ? std::to_string(node.hops_away()) : "?";
-        spdlog::info("  {}  {:<4}  {:<24}  snr {:>5.1f}  hops {}  heard {}{}",
-                     radio::node_id(num), node.user().short_name(), node.user().long_name(),
-                     node.snr(), hops, age(node.last_heard()),
-                     node.user().public_key().size() == 32 ? "  key" : "");
-    }
-}
-
-}  // namespace
 
 void configure_logging(const config::LogConfig& log) {
     auto logger = spdlog::stdout_color_mt("meshbot");
@@ -50,14 +24,7 @@ void configure_logging(const config::LogConfig& log) {
 
 int run_daemon(const config::AppConfig& config) {
     boost::asio::io_context io;
-    radio::RadioLink::Handlers handlers;
-    handlers.on_ready = log_node_list;
-    handlers.on_packet = [](const pb::MeshPacket& packet, bool replayed) {
-        spdlog::debug("packet {:#010x} from {} port {}{}", packet.id(), radio::node_id(packet.from()),
-                      packet.has_decoded() ? static_cast<int>(packet.decoded().portnum()) : -1,
-                      replayed ? " (replayed)" : "");
-    };
-    radio::RadioLink link(io.get_executor(), config.radio, handlers);
+    Bot bot(io.get_executor(), config);
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     std::function<void(const boost::system::error_code&, int)> on_signal;
@@ -69,15 +36,32 @@ int run_daemon(const config::AppConfig& config) {
             std::_Exit(128 + signo);
         }
         spdlog::info("signal {}: stopping (send it again to exit at once)", signo);
-        link.stop([&io] { io.stop(); });
+        bot.stop([&io] { io.stop(); });
         signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);
 
     spdlog::info("meshbot {} starting with {}", MESHBOT_VERSION, config.source.string());
-    link.start();
+    bot.load_plugins();
+    bot.start();
     io.run();
     spdlog::info("meshbot stopped");
+    return 0;
+}
+
+int list_plugins(const config::AppConfig& config) {
+    boost::asio::io_context io;  // never run: listing loads and unloads, it does not connect
+    spdlog::set_level(spdlog::level::critical);  // the table below says it all
+    Bot bot(io.get_executor(), config);
+    bot.load_plugins();
+    const auto statuses = bot.plugins().statuses();
+    if (statuses.empty()) std::printf("no plugins found in the configured [plugins] dirs\n");
+    for (const auto& s : statuses) {
+        std::printf("%-16s %-18s %-8s %s\n", s.id.c_str(), plugins::to_string(s.state),
+                    s.version.empty() ? "-" : s.version.c_str(), s.library.string().c_str());
+        if (!s.reason.empty()) std::printf("%-16s %s\n", "", s.reason.c_str());
+    }
+    bot.plugins().unload_all();
     return 0;
 }
 

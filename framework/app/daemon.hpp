@@ -9,6 +9,10 @@ namespace meshbot::app {
 // one exits at once. Everything runs on the calling thread.
 int run_daemon(const config::AppConfig& config);
 
+// `meshbot plugins`: finds, audits and loads every plugin without touching the radio, prints
+// one line per plugin with its state (and a second with the reason), unloads them.
+int list_plugins(const config::AppConfig& config);
+
 // Applies [log] settings to the process-wide logger (stdout, flushed per line).
 void configure_logging(const config::LogConfig& log);
 

@@ -16,8 +16,9 @@ constexpr int kExitUsage = 2;
 constexpr int kExitConfig = 78;  // EX_CONFIG from sysexits.h
 
 const char* const kUsage =
-    "usage: meshbot --config FILE          run the bot\n"
-    "       meshbot --check-config FILE    validate FILE and exit\n"
+    "usage: meshbot --config FILE            run the bot\n"
+    "       meshbot --check-config FILE      validate FILE and exit\n"
+    "       meshbot plugins --config FILE    list the plugins found, with their state\n"
     "       meshbot --version | --help\n";
 
 std::optional<meshbot::config::LoadResult> load(const std::string& path) {
@@ -40,9 +41,15 @@ int main(int argc, char** argv) {
         ("check-config", po::value<std::string>(), "validate a config file and exit")
         ("version", "print the version and exit")
         ("help,h", "print this help and exit");
+    po::options_description hidden;
+    hidden.add_options()("command", po::value<std::string>(), "subcommand");
+    po::options_description all;
+    all.add(options).add(hidden);
+    po::positional_options_description positional;
+    positional.add("command", 1);
     po::variables_map vm;
     try {
-        po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
+        po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
         po::notify(vm);
     } catch (const po::error& e) {
         std::cerr << "meshbot: " << e.what() << "\n" << kUsage;
@@ -68,9 +75,15 @@ int main(int argc, char** argv) {
         return kExitUsage;
     }
 
+    const std::string command = vm.count("command") ? vm["command"].as<std::string>() : "";
+    if (!command.empty() && command != "plugins") {
+        std::cerr << "meshbot: unknown command '" << command << "'\n" << kUsage;
+        return kExitUsage;
+    }
     const auto loaded = load(vm["config"].as<std::string>());
     if (!loaded) return kExitConfig;
     meshbot::app::configure_logging(loaded->config.log);
+    if (command == "plugins") return meshbot::app::list_plugins(loaded->config);
     try {
         return meshbot::app::run_daemon(loaded->config);
     } catch (const meshbot::radio::EndpointInUse& e) {

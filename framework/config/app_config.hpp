@@ -5,7 +5,10 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace meshbot::config {
 
@@ -43,10 +46,49 @@ struct LogConfig {
     std::string level = "info";
 };
 
+struct BotConfig {
+    // Where the bot keeps what it learns (plugin key-value stores, later the node store).
+    // Relative paths are relative to the config file's directory.
+    std::filesystem::path data_dir = "data";
+};
+
+struct CommandsConfig {
+    std::string prefix = "/";
+    bool dm = true;                    // answer commands sent as DMs
+    std::vector<unsigned> channels{};  // channel indexes where channel commands may run (empty: none)
+    unsigned rate_limit = 5;           // commands per sender per rate_window
+    Seconds rate_window{60};
+    std::size_t reply_max_bytes = 200; // per reply part, UTF-8 bytes (never above 200)
+    std::vector<std::uint32_t> admins; // node numbers allowed to run privileged commands
+};
+
+// One [plugins.<id>] table: `enabled` plus the plugin's own keys, kept as TOML text for the
+// plugin host to hand to the plugin (the host re-parses it; the loader only checks `enabled`).
+struct PluginSettings {
+    std::optional<bool> enabled;
+    std::optional<bool> grant_network;  // lets a plugin whose manifest asks for `network` load
+    std::string table_toml;             // the whole [plugins.<id>] table serialised as TOML
+    std::string where;                  // "file:line:column" of the table, for messages
+};
+
+struct PluginsConfig {
+    // Folders scanned for plugins (each plugin: a folder with plugin.toml and its .so).
+    // Relative paths are relative to the config file's directory.
+    std::vector<std::filesystem::path> dirs;
+    // When set, only these plugin ids load; [plugins.<id>] enabled = false still wins.
+    std::optional<std::vector<std::string>> enabled;
+    std::map<std::string, PluginSettings> settings;  // by plugin id
+    Seconds callback_budget{0.05};  // a plugin callback slower than this is logged
+    unsigned max_faults = 3;        // callback failures before a plugin is moved to faulted
+};
+
 struct AppConfig {
     std::filesystem::path source;  // the file this was read from
     RadioConfig radio;
     LogConfig log;
+    BotConfig bot;
+    CommandsConfig commands;
+    PluginsConfig plugins;
 };
 
 }  // namespace meshbot::config

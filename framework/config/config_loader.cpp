@@ -5,44 +5,16 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <cstdint>
 #include <fstream>
-#include <initializer_list>
-#include <limits>
-#include <optional>
-#include <set>
 #include <sstream>
 #include <system_error>
-#include <tuple>
 #include <utility>
 
+#include "config/config_reader.hpp"
+
 namespace meshbot::config {
+namespace detail {
 namespace {
-
-// One finding, kept with its position so the report reads in file order no matter in which
-// order the sections were checked.
-struct Finding {
-    std::uint32_t line = 0;
-    std::uint32_t column = 0;
-    std::string text;
-    bool operator<(const Finding& o) const {
-        return std::tie(line, column) < std::tie(o.line, o.column);
-    }
-};
-
-// A key that no reader asked for; reported once every section has been read, so that a
-// key in the wrong section can point at the section where it belongs.
-struct Leftover {
-    toml::source_position at;
-    std::string section;  // dotted path of the table holding it, "" for the root
-    std::string key;
-    bool is_table = false;
-    std::vector<std::string> siblings;  // the keys the section does know
-};
-
-std::string dotted(std::string_view section, std::string_view key) {
-    return section.empty() ? std::string(key) : std::string(section) + "." + std::string(key);
-}
 
 // Optimal-string-alignment distance, case-insensitive: catches the usual typos
 // (one wrong, missing, extra or swapped letter, "Port" for "port").
@@ -65,7 +37,22 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     return d[a.size()][b.size()];
 }
 
-// A TOML value the way an operator would type it back, for "got ..." in messages.
+}  // namespace
+
+std::string close_match(std::string_view key, const std::vector<std::string>& candidates) {
+    const std::size_t limit = std::clamp<std::size_t>(key.size() / 3, 1, 2);
+    std::string best;
+    std::size_t best_distance = limit + 1;
+    for (const auto& k : candidates) {
+        const std::size_t d = edit_distance(key, k);
+        if (d < best_distance) best = k, best_distance = d;
+    }
+    if (!best.empty()) return best;
+    for (const auto& k : candidates)  // "heartbeat" for "heartbeat_interval"
+        if (key.size() >= 4 && k.starts_with(key)) return k;
+    return {};
+}
+
 std::string describe(const toml::node& node) {
     if (node.is_table()) return "a table";
     if (node.is_array()) return "an array";
@@ -73,9 +60,20 @@ std::string describe(const toml::node& node) {
     if (const auto* str = node.as_string()) {
         // toml++ would print 'abc'; double quotes read as "a string" to everyone.
         out << "string \"";
+        // Control characters are escaped too, so that every message stays on one line.
+        constexpr std::string_view hex = "0123456789abcdef";
         for (const char c : str->get()) {
-            if (c == '"' || c == '\\') out << '\\';
-            out << c;
+            const auto byte = static_cast<unsigned char>(c);
+            if (c == '"' || c == '\\')
+                out << '\\' << c;
+            else if (c == '\n')
+                out << "\\n";
+            else if (c == '\t')
+                out << "\\t";
+            else if (byte < 0x20 || byte == 0x7F)
+                out << "\\u00" << hex[byte >> 4] << hex[byte & 0xF];
+            else
+                out << c;
         }
         out << '"';
         return out.str();
@@ -91,165 +89,81 @@ std::string describe(const toml::node& node) {
     return out.str();
 }
 
-// Collects errors, warnings and leftover keys for one document.
-class Report {
-public:
-    explicit Report(std::string source) : source_(std::move(source)) {}
+void Report::throw_if_errors() {
+    if (errors_.empty()) return;
+    std::sort(errors_.begin(), errors_.end());
+    std::string message;
+    for (const auto& e : errors_)
+        message += (message.empty() ? "" : "\n") + e.text;
+    throw ConfigError(message);
+}
 
-    std::string where(toml::source_position at) const {
-        if (at.line == 0) return source_;
-        return source_ + ":" + std::to_string(at.line) + ":" + std::to_string(at.column);
+std::vector<std::string> Report::warnings() const {
+    std::vector<Finding> found;
+    for (const auto& l : leftovers_) {
+        std::string text = where(l.at) + ": unknown " + (l.is_table ? "table" : "key") + " '" +
+                           dotted(l.section, l.key) + "'";
+        if (auto hint = suggest(l); !hint.empty()) text += " (did you mean '" + hint + "'?)";
+        found.push_back({l.at.line, l.at.column, std::move(text)});
     }
-    void error(const toml::node& at, std::string_view key, std::string_view problem) {
-        const auto pos = at.source().begin;
-        errors_.push_back({pos.line, pos.column,
-                           where(pos) + ": " + std::string(key) + ": " + std::string(problem)});
+    std::sort(found.begin(), found.end());
+    std::vector<std::string> out;
+    for (auto& f : found)
+        out.push_back(std::move(f.text));
+    return out;
+}
+
+// A close spelling in the same section first; else the same key in another section
+// ("level" under [radio] belongs to [log]).
+std::string Report::suggest(const Leftover& l) const {
+    if (auto best = close_match(l.key, l.siblings); !best.empty()) return best;
+    for (const auto& k : known_) {
+        const auto dot = k.rfind('.');
+        const auto last = std::string_view(k).substr(dot == std::string::npos ? 0 : dot + 1);
+        if (last == l.key && k != dotted(l.section, l.key)) return k;
     }
-    bool has_errors() const { return !errors_.empty(); }
-    void leftover(Leftover l) { leftovers_.push_back(std::move(l)); }
-    void known(std::string dotted_key) { known_.insert(std::move(dotted_key)); }
+    return {};
+}
 
-    // Throws every error at once: one line each, so an operator fixes the whole file in one
-    // go instead of one restart per mistake.
-    void throw_if_errors() {
-        if (errors_.empty()) return;
-        std::sort(errors_.begin(), errors_.end());
-        std::string message;
-        for (const auto& e : errors_)
-            message += (message.empty() ? "" : "\n") + e.text;
-        throw ConfigError(message);
+// --- typed readers ----------------------------------------------------------------------
+
+bool check_string(Section& s, const toml::node& node, std::string_view key, std::string& out) {
+    if (const auto* v = node.as_string()) {
+        out = v->get();
+        return true;
     }
+    s.error(node, key, "expected a string, got " + describe(node));
+    return false;
+}
 
-    std::vector<std::string> warnings() const {
-        std::vector<Finding> found;
-        for (const auto& l : leftovers_) {
-            std::string text = where(l.at) + ": unknown " + (l.is_table ? "table" : "key") + " '" +
-                               dotted(l.section, l.key) + "'";
-            if (auto hint = suggest(l); !hint.empty()) text += " (did you mean '" + hint + "'?)";
-            found.push_back({l.at.line, l.at.column, std::move(text)});
-        }
-        std::sort(found.begin(), found.end());
-        std::vector<std::string> out;
-        for (auto& f : found)
-            out.push_back(std::move(f.text));
-        return out;
+bool check_bool(Section& s, const toml::node& node, std::string_view key, bool& out) {
+    if (const auto* v = node.as_boolean()) {
+        out = v->get();
+        return true;
     }
-
-private:
-    // A close spelling in the same section first; else the same key in another section
-    // ("level" under [radio] belongs to [log]).
-    std::string suggest(const Leftover& l) const {
-        const std::size_t limit = std::clamp<std::size_t>(l.key.size() / 3, 1, 2);
-        std::string best;
-        std::size_t best_distance = limit + 1;
-        for (const auto& k : l.siblings) {
-            const std::size_t d = edit_distance(l.key, k);
-            if (d < best_distance) best = k, best_distance = d;
-        }
-        if (!best.empty()) return best;
-        for (const auto& k : l.siblings)  // "heartbeat" for "heartbeat_interval"
-            if (l.key.size() >= 4 && k.starts_with(l.key)) return k;
-        for (const auto& k : known_) {
-            const auto dot = k.rfind('.');
-            const auto last = std::string_view(k).substr(dot == std::string::npos ? 0 : dot + 1);
-            if (last == l.key && k != dotted(l.section, l.key)) return k;
-        }
-        return {};
-    }
-
-    std::string source_;
-    std::vector<Finding> errors_;
-    std::vector<Leftover> leftovers_;
-    std::set<std::string> known_;
-};
-
-// One TOML table being read. Every key a reader asks for is remembered, and whatever the
-// file holds beyond those is handed to the report as a leftover: adding a section or a key
-// is one more reader call, never a second list of valid names to keep in step.
-class Section {
-public:
-    Section(const toml::table& table, std::string path, Report& report)
-        : table_(table), path_(std::move(path)), report_(report) {}
-    Section(const Section&) = delete;
-    Section& operator=(const Section&) = delete;
-
-    // Hands every key nobody asked for to the report; call once the readers are done.
-    void finish() {
-        for (const auto& [key, node] : table_) {
-            if (std::find(asked_.begin(), asked_.end(), key.str()) != asked_.end()) continue;
-            // A table's own position is its [header]; a key's is where its name starts.
-            const auto at = node.is_table() ? node.source().begin : key.source().begin;
-            report_.leftover({at, path_, std::string(key.str()), node.is_table(), asked_});
-        }
-    }
-
-    // The node for `key`, or null when the file leaves it out (the default stands).
-    const toml::node* take(std::string_view key) {
-        asked_.emplace_back(key);
-        report_.known(dotted(path_, key));
-        return table_.get(key);
-    }
-    // Accepts `key` with anything under it, unchecked: it is somebody else's to validate.
-    void ignore(std::string_view key) { take(key); }
-
-    void error(const toml::node& at, std::string_view key, std::string_view problem) {
-        report_.error(at, dotted(path_, key), problem);
-    }
-    Report& report() { return report_; }
-    const std::string& path() const { return path_; }
-
-private:
-    const toml::table& table_;
-    std::string path_;
-    Report& report_;
-    std::vector<std::string> asked_;
-};
-
-// --- typed readers: each leaves `out` untouched when the key is absent or invalid ---------
+    s.error(node, key, "expected true or false, got " + describe(node));
+    return false;
+}
 
 const toml::node* read_string(Section& s, std::string_view key, std::string& out) {
     const toml::node* node = s.take(key);
-    if (!node) return nullptr;
-    if (const auto* v = node->as_string()) {
-        out = v->get();
-        return node;
-    }
-    s.error(*node, key, "expected a string, got " + describe(*node));
-    return nullptr;
+    return node && check_string(s, *node, key, out) ? node : nullptr;
 }
 
-// Without `max`, the limit is what `Int` holds, and the message only names the minimum.
-template <typename Int>
-const toml::node* read_integer(Section& s, std::string_view key, Int& out, std::int64_t min,
-                               std::optional<std::int64_t> max = std::nullopt) {
+const toml::node* read_bool(Section& s, std::string_view key, bool& out) {
     const toml::node* node = s.take(key);
-    if (!node) return nullptr;
-    const std::int64_t hi =
-        max.value_or(static_cast<std::int64_t>(std::numeric_limits<Int>::max()));
-    const auto* v = node->as_integer();
-    if (v && v->get() >= min && v->get() <= hi) {
-        out = static_cast<Int>(v->get());
-        return node;
-    }
-    const bool name_max = max || (v && v->get() > hi);
-    s.error(*node, key,
-            "expected an integer " +
-                (name_max ? "from " + std::to_string(min) + " to " + std::to_string(hi)
-                          : "of at least " + std::to_string(min)) +
-                ", got " + describe(*node));
-    return nullptr;
+    return node && check_bool(s, *node, key, out) ? node : nullptr;
 }
 
-// Accepted range of a number: above `min` (or at least, when `inclusive`), below `below`.
-struct Bounds {
-    double min = 0;
-    bool inclusive = false;
-    double below = std::numeric_limits<double>::infinity();
-    std::string_view why;  // appended to the message: the reason for a non-obvious bound
-};
+const toml::node* read_bool(Section& s, std::string_view key, std::optional<bool>& out) {
+    bool value = false;
+    const toml::node* node = read_bool(s, key, value);
+    if (node) out = value;
+    return node;
+}
 
 const toml::node* read_number(Section& s, std::string_view key, double& out, const Bounds& b,
-                              std::string_view what = "number") {
+                              std::string_view what) {
     const toml::node* node = s.take(key);
     if (!node) return nullptr;
     std::optional<double> value;
@@ -276,46 +190,13 @@ const toml::node* read_seconds(Section& s, std::string_view key, Seconds& out, c
     return node;
 }
 
-template <typename T>
-const toml::node* read_choice(Section& s, std::string_view key, T& out,
-                              std::initializer_list<std::pair<std::string_view, T>> choices) {
-    const toml::node* node = s.take(key);
-    if (!node) return nullptr;
-    if (const auto* v = node->as_string()) {
-        for (const auto& [name, value] : choices) {
-            if (name == v->get()) {
-                out = value;
-                return node;
-            }
-        }
-    }
-    std::string expected;
-    for (const auto& [name, value] : choices)
-        expected += (expected.empty() ? "" : ", ") + ("\"" + std::string(name) + "\"");
-    s.error(*node, key, "expected one of " + expected + ", got " + describe(*node));
-    return nullptr;
-}
+}  // namespace detail
 
-// Reads the sub-table `name` of `parent` with `reader`. An absent table is read as an empty
-// one: that keeps the defaults and still teaches the report its key names for suggestions.
-template <typename Reader>
-void read_section(Section& parent, std::string_view name, Reader&& reader) {
-    static const toml::table empty;
-    const toml::node* node = parent.take(name);
-    const toml::table* table = node ? node->as_table() : &empty;
-    if (!table) {
-        parent.error(*node, name, "expected a table, got " + describe(*node));
-        return;
-    }
-    Section section(*table, dotted(parent.path(), name), parent.report());
-    reader(section);
-    section.finish();
-}
+namespace {
 
-// --- sections ---------------------------------------------------------------------------
+using namespace detail;
 
-constexpr Bounds positive{};
-constexpr Bounds non_negative{.inclusive = true, .why = {}};
+// --- sections (more in config_sections.cpp) ---------------------------------------------
 
 void read_radio(Section& s, RadioConfig& r) {
     read_choice(s, "transport", r.transport,
@@ -375,9 +256,8 @@ void read_log(Section& s, LogConfig& l) {
                  {"off", "off"}});
 }
 
-}  // namespace
-
-LoadResult parse_config(std::string_view toml_text, const std::string& source_name) {
+LoadResult parse_document(std::string_view toml_text, const std::string& source_name,
+                          const std::filesystem::path& base_dir) {
     toml::table document;
     try {
         document = toml::parse(toml_text, std::string_view{source_name});
@@ -388,17 +268,26 @@ LoadResult parse_config(std::string_view toml_text, const std::string& source_na
     }
 
     LoadResult result;
-    result.config.source = source_name;
+    auto& config = result.config;
+    config.source = source_name;
     Report report(source_name);
     Section root(document, "", report);
-    read_section(root, "radio", [&](Section& s) { read_radio(s, result.config.radio); });
-    read_section(root, "log", [&](Section& s) { read_log(s, result.config.log); });
-    // Plugin settings belong to the plugin host, which checks them against each manifest.
-    root.ignore("plugins");
+    read_section(root, "radio", [&](Section& s) { read_radio(s, config.radio); });
+    read_section(root, "log", [&](Section& s) { read_log(s, config.log); });
+    read_section(root, "bot", [&](Section& s) { read_bot(s, config.bot, base_dir); });
+    read_section(root, "commands", [&](Section& s) { read_commands(s, config.commands); });
+    read_section(root, "plugins", [&](Section& s) { read_plugins(s, config.plugins, base_dir); });
     root.finish();
     report.throw_if_errors();
     result.warnings = report.warnings();
     return result;
+}
+
+}  // namespace
+
+LoadResult parse_config(std::string_view toml_text, const std::string& source_name) {
+    // Not necessarily a real file: relative paths go beside the name, if it has a folder.
+    return parse_document(toml_text, source_name, std::filesystem::path(source_name).parent_path());
 }
 
 LoadResult load_config(const std::filesystem::path& file) {
@@ -416,7 +305,11 @@ LoadResult load_config(const std::filesystem::path& file) {
     text << in.rdbuf();
     if (in.bad()) throw cannot_read(errno != 0 ? errno : EIO);
 
-    LoadResult result = parse_config(text.str(), file.string());
+    // Relative paths in the file are made absolute now, so that they keep pointing beside
+    // the config file whatever the working directory later becomes.
+    std::filesystem::path dir = std::filesystem::absolute(file, ec).parent_path();
+    if (ec) dir = file.parent_path();
+    LoadResult result = parse_document(text.str(), file.string(), dir);
     result.config.source = file;
     return result;
 }

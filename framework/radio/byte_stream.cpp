@@ -1,6 +1,5 @@
 #include "radio/byte_stream.hpp"
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -43,7 +42,21 @@ public:
         error_code ec;
         auto endpoints = co_await resolver_.async_resolve(host_, std::to_string(port_),
                                                           redirect_error(use_awaitable, ec));
-        if (!ec) co_await asio::async_connect(socket_, endpoints, redirect_error(use_awaitable, ec));
+        if (!ec) {
+            for (const auto& entry : endpoints) {
+                const tcp::endpoint target = entry.endpoint();
+                forget();
+                socket_.close(ec);
+                socket_.open(target.protocol(), ec);
+                if (ec) continue;
+                // The connect guard refuses connects to a radio from anything but a link socket.
+                note_radio_address(target.data(), static_cast<unsigned>(target.size()));
+                fd_ = socket_.native_handle();
+                allow_link_socket(fd_);
+                co_await socket_.async_connect(target, redirect_error(use_awaitable, ec));
+                if (!ec || attempt->timed_out) break;
+            }
+        }
         attempt->finished = true;
         deadline.cancel();
         if (attempt->timed_out) ec = asio::error::timed_out;
@@ -65,14 +78,22 @@ public:
         error_code ignored;
         resolver_.cancel();
         socket_.shutdown(tcp::socket::shutdown_both, ignored);
+        forget();
         socket_.close(ignored);
     }
+
+    ~TcpStream() override { forget(); }
 
     bool carries_device_log() const override { return false; }
 
 private:
+    void forget() {
+        if (fd_ >= 0) forget_link_socket(std::exchange(fd_, -1));
+    }
+
     tcp::resolver resolver_;
     tcp::socket socket_;
+    int fd_ = -1;
     std::string host_;
     std::uint16_t port_;
 };

@@ -1,8 +1,12 @@
 #include "radio/endpoint_registry.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <cstring>
 #include <mutex>
 #include <set>
 #include <utility>
@@ -14,7 +18,32 @@ namespace {
 struct Registry {
     std::mutex mutex;
     std::set<std::string> claimed;
+    std::set<std::string> radio_addresses;  // family + address + port, as bytes
+    std::set<int> link_sockets;
 };
+
+// A comparable form of an IPv4/IPv6 socket address (IPv4-mapped IPv6 folded to IPv4);
+// empty for other families, which never reach a TCP radio.
+std::string address_key(const void* sa, unsigned length) {
+    if (sa == nullptr || length < sizeof(sa_family_t)) return {};
+    sockaddr_storage ss{};
+    std::memcpy(&ss, sa, std::min<std::size_t>(length, sizeof ss));
+    if (ss.ss_family == AF_INET && length >= sizeof(sockaddr_in)) {
+        const auto& in = reinterpret_cast<const sockaddr_in&>(ss);
+        return "4" + std::string(reinterpret_cast<const char*>(&in.sin_addr), 4) +
+               std::string(reinterpret_cast<const char*>(&in.sin_port), 2);
+    }
+    if (ss.ss_family == AF_INET6 && length >= sizeof(sockaddr_in6)) {
+        const auto& in6 = reinterpret_cast<const sockaddr_in6&>(ss);
+        const auto* b = reinterpret_cast<const char*>(&in6.sin6_addr);
+        static constexpr char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '\xff', '\xff'};
+        if (std::memcmp(b, mapped, 12) == 0) {
+            return "4" + std::string(b + 12, 4) + std::string(reinterpret_cast<const char*>(&in6.sin6_port), 2);
+        }
+        return "6" + std::string(b, 16) + std::string(reinterpret_cast<const char*>(&in6.sin6_port), 2);
+    }
+    return {};
+}
 
 Registry& registry() {
     static Registry instance;
@@ -73,6 +102,34 @@ bool endpoint_claimed(const std::string& endpoint) {
     auto& r = registry();
     std::lock_guard lock(r.mutex);
     return r.claimed.count(endpoint) != 0;
+}
+
+void note_radio_address(const void* sockaddr, unsigned length) {
+    auto key = address_key(sockaddr, length);
+    if (key.empty()) return;
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    r.radio_addresses.insert(std::move(key));
+}
+
+void allow_link_socket(int fd) {
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    r.link_sockets.insert(fd);
+}
+
+void forget_link_socket(int fd) {
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    r.link_sockets.erase(fd);
+}
+
+bool connect_permitted(int fd, const void* sockaddr, unsigned length) {
+    const auto key = address_key(sockaddr, length);
+    if (key.empty()) return true;
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    return !r.radio_addresses.count(key) || r.link_sockets.count(fd);
 }
 
 }  // namespace meshbot::radio

@@ -40,4 +40,12 @@ std::string serial_endpoint_key(const std::string& device);
 // True when `endpoint` (a key as above) is claimed by a link in this process.
 bool endpoint_claimed(const std::string& endpoint);
 
+// The runtime connect guard's view: the socket addresses radio links connect to, and the
+// sockets that belong to a link. Any thread (a plugin's worker may call connect()).
+void note_radio_address(const void* sockaddr, unsigned length);
+void allow_link_socket(int fd);
+void forget_link_socket(int fd);
+// False for a connect() to a radio address from a socket that is not a link's own.
+bool connect_permitted(int fd, const void* sockaddr, unsigned length);
+
 }  // namespace meshbot::radio

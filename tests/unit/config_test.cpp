@@ -2,9 +2,13 @@
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
+
+#include <toml++/toml.h>
 
 #include "config/config_loader.hpp"
 
@@ -60,6 +64,22 @@ TEST_CASE("An empty file gives the documented defaults and no warnings", "[confi
     CHECK(r.outbox_capacity == 256);
     CHECK(r.outbox_expiry == Seconds{600});
     CHECK(result.config.log.level == "info");
+
+    CHECK(result.config.bot.data_dir == "data");  // no folder in "meshbot.toml" to put it in
+    const auto& c = result.config.commands;
+    CHECK(c.prefix == "/");
+    CHECK(c.dm);
+    CHECK(c.channels.empty());
+    CHECK(c.rate_limit == 5);
+    CHECK(c.rate_window == Seconds{60});
+    CHECK(c.reply_max_bytes == 200);
+    CHECK(c.admins.empty());
+    const auto& p = result.config.plugins;
+    CHECK(p.dirs.empty());
+    CHECK_FALSE(p.enabled.has_value());
+    CHECK(p.settings.empty());
+    CHECK(p.callback_budget == Seconds{0.05});
+    CHECK(p.max_faults == 3);
 }
 
 TEST_CASE("Every key is read into the settings", "[config]") {
@@ -141,6 +161,29 @@ TEST_CASE("The example file loads with the defaults and without a warning", "[co
     CHECK(r.outbox_capacity == d.outbox_capacity);
     CHECK(r.outbox_expiry == d.outbox_expiry);
     CHECK(result.config.log.level == defaults.log.level);
+
+    // The default data_dir is relative, so it lands beside the example.
+    CHECK(result.config.bot.data_dir ==
+          std::filesystem::absolute(example_file).parent_path() / "data");
+    const auto& c = result.config.commands;
+    const auto& dc = defaults.commands;
+    CHECK(c.prefix == dc.prefix);
+    CHECK(c.dm == dc.dm);
+    CHECK(c.channels == dc.channels);
+    CHECK(c.rate_limit == dc.rate_limit);
+    CHECK(c.rate_window == dc.rate_window);
+    CHECK(c.reply_max_bytes == dc.reply_max_bytes);
+    CHECK(c.admins == dc.admins);
+    const auto& p = result.config.plugins;
+    const auto& dp = defaults.plugins;
+    CHECK(p.dirs == dp.dirs);
+    CHECK(p.enabled == dp.enabled);
+    CHECK(p.callback_budget == dp.callback_budget);
+    CHECK(p.max_faults == dp.max_faults);
+    // The example's one plugin table only shows the form: it switches nothing on or off.
+    REQUIRE(p.settings.size() == 1);
+    CHECK_FALSE(p.settings.at("echo").enabled.has_value());
+    CHECK_FALSE(p.settings.at("echo").grant_network.has_value());
 }
 
 TEST_CASE("A TOML syntax error names file, line and column", "[config]") {
@@ -260,21 +303,6 @@ TEST_CASE("A key outside its section or cut short points at the key that was mea
     CHECK(result.config.radio.transport == Transport::tcp);
 }
 
-TEST_CASE("Plugin tables are accepted without a warning", "[config]") {
-    const auto result = parse(R"(
-[plugins]
-dir = "/usr/lib/meshbot/plugins"
-
-[plugins.echo]
-enabled = true
-channel = 0
-
-[plugins.monitor.thresholds]
-cpu = 90
-)");
-    CHECK(result.warnings.empty());
-}
-
 TEST_CASE("A missing config file is a one-line error naming the path", "[config]") {
     const std::filesystem::path missing = "/nonexistent/meshbot.toml";
     try {
@@ -310,4 +338,307 @@ TEST_CASE("Errors from a loaded file carry its path", "[config]") {
                                            "65535, got integer 70000");
     }
     std::filesystem::remove_all(dir);
+}
+
+// --- [bot], [commands], [plugins] ----------------------------------------------------------
+
+TEST_CASE("The bot, commands and plugins keys are read into the settings", "[config]") {
+    const auto result = parse(R"(
+[bot]
+data_dir = "/var/lib/meshbot"
+
+[commands]
+prefix = "!bot"
+dm = false
+channels = [0, 3, 7, 3]
+rate_limit = 2
+rate_window = 30.5
+reply_max_bytes = 50
+admins = ["!0badc0de", "0xDEADBEEF", 42]
+
+[plugins]
+dirs = ["/usr/lib/meshbot/plugins", "/opt/meshbot"]
+enabled = ["echo", "weather_2", "a-b"]
+callback_budget = 0.2
+max_faults = 1
+)");
+    CHECK(result.warnings.empty());
+    CHECK(result.config.bot.data_dir == "/var/lib/meshbot");
+    const auto& c = result.config.commands;
+    CHECK(c.prefix == "!bot");
+    CHECK_FALSE(c.dm);
+    CHECK(c.channels == std::vector<unsigned>{0, 3, 7});  // a repeated entry counts once
+    CHECK(c.rate_limit == 2);
+    CHECK(c.rate_window == Seconds{30.5});
+    CHECK(c.reply_max_bytes == 50);
+    CHECK(c.admins == std::vector<std::uint32_t>{0x0badc0de, 0xdeadbeef, 42});
+    const auto& p = result.config.plugins;
+    CHECK(p.dirs == std::vector<std::filesystem::path>{"/usr/lib/meshbot/plugins", "/opt/meshbot"});
+    CHECK(p.enabled == std::vector<std::string>{"echo", "weather_2", "a-b"});
+    CHECK(p.callback_budget == Seconds{0.2});
+    CHECK(p.max_faults == 1);
+    CHECK(p.settings.empty());
+
+    // Empty lists are meaningful: no channel commands, and no plugin at all.
+    const auto empty = parse("[commands]\nchannels = []\n[plugins]\nenabled = []\n").config;
+    CHECK(empty.commands.channels.empty());
+    REQUIRE(empty.plugins.enabled.has_value());
+    CHECK(empty.plugins.enabled->empty());
+}
+
+TEST_CASE("Relative paths are relative to the config file's folder", "[config]") {
+    const auto etc = parse_config(
+        "[bot]\ndata_dir = \"state\"\n[plugins]\ndirs = [\"plugins\", \"../lib\", \"/opt/p\"]\n",
+        "/etc/meshbot/meshbot.toml");
+    CHECK(etc.config.bot.data_dir == "/etc/meshbot/state");
+    CHECK(etc.config.plugins.dirs == std::vector<std::filesystem::path>{
+                                         "/etc/meshbot/plugins", "/etc/meshbot/../lib", "/opt/p"});
+    // The default data_dir is relative too, and moves with the file.
+    CHECK(parse_config("", "/etc/meshbot/meshbot.toml").config.bot.data_dir == "/etc/meshbot/data");
+    CHECK(parse_config("", "conf/meshbot.toml").config.bot.data_dir == "conf/data");
+    // A source name without a folder leaves relative paths as they are.
+    CHECK(parse("[bot]\ndata_dir = \"state\"\n").config.bot.data_dir == "state");
+    CHECK(parse("[bot]\ndata_dir = \"/srv/bot\"\n").config.bot.data_dir == "/srv/bot");
+
+    // A loaded file's folder is made absolute, so a later chdir cannot move the data.
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("meshbot_config_paths_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto file = dir / "meshbot.toml";
+    {
+        std::ofstream out(file);
+        out << "[plugins]\ndirs = [\"plugins\"]\n";
+    }
+    const auto loaded = meshbot::config::load_config(file).config;
+    CHECK(loaded.bot.data_dir == dir / "data");
+    CHECK(loaded.plugins.dirs == std::vector<std::filesystem::path>{dir / "plugins"});
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("Admins are node ids in any of the usual spellings", "[config]") {
+    const auto result = parse(R"([commands]
+admins = ["!0badc0de", "!0BADC0DE", "0x0badc0de", "0Xbadc0de", 195936478, 0x0badc0de,
+          "!deadbeef", 1, 4294967294])");
+    CHECK(result.config.commands.admins ==
+          std::vector<std::uint32_t>{0x0badc0de, 0xdeadbeef, 1, 0xfffffffe});
+}
+
+TEST_CASE("A bad [bot] or [commands] value names position, key and what was expected", "[config]") {
+    CHECK(error_of("[bot]\ndata_dir = 5\n") ==
+          "meshbot.toml:2:12: bot.data_dir: expected a non-empty path, got integer 5");
+    CHECK(error_of("[bot]\ndata_dir = \"\"\n") ==
+          "meshbot.toml:2:12: bot.data_dir: expected a non-empty path, got string \"\"");
+
+    CHECK(error_of("[commands]\nprefix = 1\n") ==
+          "meshbot.toml:2:10: commands.prefix: expected a string, got integer 1");
+    CHECK(error_of("[commands]\nprefix = \"\"\n") ==
+          "meshbot.toml:2:10: commands.prefix: expected 1 to 4 bytes without whitespace, got "
+          "string \"\"");
+    CHECK(error_of("[commands]\nprefix = \"!bot!\"\n") ==
+          "meshbot.toml:2:10: commands.prefix: expected 1 to 4 bytes without whitespace, got "
+          "string \"!bot!\"");
+    CHECK(error_of("[commands]\nprefix = \"! \"\n") ==
+          "meshbot.toml:2:10: commands.prefix: expected 1 to 4 bytes without whitespace, got "
+          "string \"! \"");
+    // Control characters are escaped in the message, which stays on one line.
+    CHECK(error_of("[commands]\nprefix = \"\\t\"\n") ==
+          "meshbot.toml:2:10: commands.prefix: expected 1 to 4 bytes without whitespace, got "
+          "string \"\\t\"");
+    CHECK_THAT(error_of("[commands]\nprefix = \"\\u00a0\"\n"),  // no-break space
+               Catch::Contains("commands.prefix: expected 1 to 4 bytes without whitespace"));
+    CHECK_THAT(error_of("[commands]\nprefix = \"\\u3000\"\n"),  // ideographic space
+               Catch::Contains("commands.prefix: expected 1 to 4 bytes without whitespace"));
+    CHECK(parse("[commands]\nprefix = \"\\u00a1\"\n").config.commands.prefix == "\u00a1");
+    CHECK(parse("[commands]\nprefix = \"\\U0001F916\"\n").config.commands.prefix ==
+          "\U0001F916");  // 4 bytes
+
+    CHECK(error_of("[commands]\ndm = \"yes\"\n") ==
+          "meshbot.toml:2:6: commands.dm: expected true or false, got string \"yes\"");
+    CHECK(error_of("[commands]\nchannels = 1\n") ==
+          "meshbot.toml:2:12: commands.channels: expected an array of channel indexes (integers "
+          "from 0 to 7), got integer 1");
+    CHECK(error_of("[commands]\nchannels = [0, 8, \"1\"]\n") ==
+          "meshbot.toml:2:16: commands.channels[1]: expected an integer from 0 to 7, got integer "
+          "8\n"
+          "meshbot.toml:2:19: commands.channels[2]: expected an integer from 0 to 7, got string "
+          "\"1\"");
+    CHECK(error_of("[commands]\nrate_limit = 0\n") ==
+          "meshbot.toml:2:14: commands.rate_limit: expected an integer of at least 1, got integer "
+          "0");
+    CHECK(error_of("[commands]\nrate_window = 0\n") ==
+          "meshbot.toml:2:15: commands.rate_window: expected a number of seconds greater than 0, "
+          "got integer 0");
+    CHECK(error_of("[commands]\nreply_max_bytes = 201\n") ==
+          "meshbot.toml:2:19: commands.reply_max_bytes: expected an integer from 50 to 200 (an "
+          "encrypted DM holds 200 bytes of text plus the part numbering), got integer 201");
+    CHECK_THAT(error_of("[commands]\nreply_max_bytes = 49\n"),
+               Catch::Contains("commands.reply_max_bytes: expected an integer from 50 to 200"));
+    CHECK(parse("[commands]\nreply_max_bytes = 200\n").config.commands.reply_max_bytes == 200);
+}
+
+TEST_CASE("A bad admin entry is named by its position in the list", "[config]") {
+    CHECK(error_of("[commands]\nadmins = \"!0badc0de\"\n") ==
+          "meshbot.toml:2:10: commands.admins: expected an array of node ids, got string "
+          "\"!0badc0de\"");
+    const std::string expected =
+        R"(expected a node id such as "!0badc0de", "0x0badc0de" or 195936478, got )";
+    CHECK(error_of(R"([commands]
+admins = [
+  "!0badc0de",
+  "!0bad",
+  "0x",
+  1.5,
+  -1,
+  4294967296,
+  "0x123456789",
+  "0badc0de",
+  "!ffffffff",
+  0,
+  "!0badc0dg",
+]
+)") == "meshbot.toml:4:3: commands.admins[1]: " + expected + "string \"!0bad\"\n" +
+              "meshbot.toml:5:3: commands.admins[2]: " + expected + "string \"0x\"\n" +
+              "meshbot.toml:6:3: commands.admins[3]: " + expected + "float 1.5\n" +
+              "meshbot.toml:7:3: commands.admins[4]: " + expected + "integer -1\n" +
+              "meshbot.toml:8:3: commands.admins[5]: " + expected + "integer 4294967296\n" +
+              "meshbot.toml:9:3: commands.admins[6]: " + expected + "string \"0x123456789\"\n" +
+              "meshbot.toml:10:3: commands.admins[7]: " + expected + "string \"0badc0de\"\n" +
+              "meshbot.toml:11:3: commands.admins[8]: expected a node id, got string "
+              "\"!ffffffff\" (the broadcast address)\n"
+              "meshbot.toml:12:3: commands.admins[9]: expected a node id, got integer 0 (no node "
+              "has number 0)\n"
+              "meshbot.toml:13:3: commands.admins[10]: " +
+              expected + "string \"!0badc0dg\"");
+}
+
+TEST_CASE("A bad [plugins] value names position, key and what was expected", "[config]") {
+    CHECK(error_of("[plugins]\ndirs = \"plugins\"\n") ==
+          "meshbot.toml:2:8: plugins.dirs: expected an array of paths, got string \"plugins\"");
+    CHECK(error_of("[plugins]\ndirs = [\"a\", 3, \"\"]\n") ==
+          "meshbot.toml:2:14: plugins.dirs[1]: expected a non-empty path, got integer 3\n"
+          "meshbot.toml:2:17: plugins.dirs[2]: expected a non-empty path, got string \"\"");
+    CHECK(error_of("[plugins]\nenabled = \"echo\"\n") ==
+          "meshbot.toml:2:11: plugins.enabled: expected an array of plugin ids, got string "
+          "\"echo\"");
+    CHECK(error_of("[plugins]\nenabled = [\"echo\", \"Echo\"]\n") ==
+          "meshbot.toml:2:20: plugins.enabled[1]: expected a plugin id (lowercase letters, "
+          "digits, '_' and '-'), got string \"Echo\"");
+    CHECK(error_of("[plugins]\ncallback_budget = 0\n") ==
+          "meshbot.toml:2:19: plugins.callback_budget: expected a number of seconds greater than "
+          "0, got integer 0");
+    CHECK(error_of("[plugins]\nmax_faults = 0\n") ==
+          "meshbot.toml:2:14: plugins.max_faults: expected an integer of at least 1, got integer "
+          "0");
+    CHECK(error_of("plugins = []\n") ==
+          "meshbot.toml:1:11: plugins: expected a table, got an array");
+}
+
+TEST_CASE("Every other key under [plugins] must be a table named by a plugin id", "[config]") {
+    // A misspelt [plugins] key is an error, not a warning: the name would be taken for a plugin.
+    CHECK(error_of("[plugins]\ndir = \"/x\"\n") ==
+          "meshbot.toml:2:7: plugins.dir: expected a table [plugins.dir] of plugin settings, got "
+          "string \"/x\" (did you mean 'dirs'?)");
+    CHECK(error_of("[plugins]\necho = false\n") ==
+          "meshbot.toml:2:8: plugins.echo: expected a table [plugins.echo] of plugin settings, "
+          "got boolean false (to switch a plugin on or off, write enabled = false under "
+          "[plugins.echo])");
+    CHECK(error_of("[plugins]\nweather = 3\n") ==
+          "meshbot.toml:2:11: plugins.weather: expected a table [plugins.weather] of plugin "
+          "settings, got integer 3");
+    CHECK_THAT(error_of("[[plugins.echo]]\nchannel = 1\n"),
+               Catch::Contains("plugins.echo: expected a table [plugins.echo] of plugin "
+                               "settings, got an array"));
+    CHECK(error_of("[plugins.Echo]\nchannel = 1\n") ==
+          "meshbot.toml:1:1: plugins.Echo: not a plugin id (ids use lowercase letters, digits, "
+          "'_' and '-')");
+    CHECK(error_of("\n[plugins.\"my plugin\"]\n") ==
+          "meshbot.toml:2:1: plugins.\"my plugin\": not a plugin id (ids use lowercase letters, "
+          "digits, '_' and '-')");
+    CHECK(error_of("[plugins.echo]\nenabled = \"yes\"\ngrant_network = 1\n") ==
+          "meshbot.toml:2:11: plugins.echo.enabled: expected true or false, got string \"yes\"\n"
+          "meshbot.toml:3:17: plugins.echo.grant_network: expected true or false, got integer 1");
+}
+
+TEST_CASE("A plugin's table is kept whole as TOML, with its own keys unchecked", "[config]") {
+    const auto result = parse(R"([plugins]
+enabled = ["echo"]
+
+[plugins.echo]
+enabled = true
+grant_network = false
+channel = 2
+mode = "broadcast"
+ratio = 0.1
+words = ["a", "b c"]
+
+[plugins.echo.limits]
+per_hour = 10
+
+[plugins.weather]
+
+[plugins.monitor.thresholds]
+cpu = 90
+)");
+    CHECK(result.warnings.empty());  // channel, mode, ... belong to the plugin
+    const auto& settings = result.config.plugins.settings;
+    REQUIRE(settings.size() == 3);
+
+    const auto& echo = settings.at("echo");
+    CHECK(echo.enabled == true);
+    CHECK(echo.grant_network == false);
+    CHECK(echo.where == "meshbot.toml:4:1");
+    const toml::table table = toml::parse(echo.table_toml);
+    CHECK(table["channel"].value<int>() == 2);
+    CHECK(table["mode"].value<std::string>() == "broadcast");
+    CHECK(table["ratio"].value<double>() == 0.1);
+    CHECK(table["words"][1].value<std::string>() == "b c");
+    CHECK(table["limits"]["per_hour"].value<int>() == 10);
+    CHECK(table["enabled"].value<bool>() == true);
+
+    const auto& weather = settings.at("weather");
+    CHECK_FALSE(weather.enabled.has_value());
+    CHECK_FALSE(weather.grant_network.has_value());
+    CHECK(weather.table_toml.empty());
+    CHECK(weather.where == "meshbot.toml:15:1");
+
+    // A table only named by a deeper header still belongs to its plugin.
+    const auto& monitor = settings.at("monitor");
+    CHECK(toml::parse(monitor.table_toml)["thresholds"]["cpu"].value<int>() == 90);
+    CHECK(monitor.where == "meshbot.toml:17:1");
+
+    // An inline table works the same.
+    const auto inline_table = parse("[plugins]\necho = { channel = 3, enabled = false }\n");
+    const auto& inline_echo = inline_table.config.plugins.settings.at("echo");
+    CHECK(inline_echo.enabled == false);
+    CHECK(toml::parse(inline_echo.table_toml)["channel"].value<int>() == 3);
+    CHECK(inline_echo.where == "meshbot.toml:2:8");
+}
+
+TEST_CASE("Unknown keys in [bot] and [commands] are warnings with a suggestion", "[config]") {
+    const auto result = parse(R"([bot]
+datadir = "x"
+[commands]
+rate_limt = 3
+admin = [1]
+[plugins.echo]
+channel = 1
+)");
+    REQUIRE(result.warnings.size() == 3);
+    CHECK(result.warnings[0] ==
+          "meshbot.toml:2:1: unknown key 'bot.datadir' (did you mean 'data_dir'?)");
+    CHECK(result.warnings[1] ==
+          "meshbot.toml:4:1: unknown key 'commands.rate_limt' (did you mean 'rate_limit'?)");
+    CHECK(result.warnings[2] ==
+          "meshbot.toml:5:1: unknown key 'commands.admin' (did you mean 'admins'?)");
+    CHECK(result.config.bot.data_dir == "data");
+    CHECK(result.config.commands.rate_limit == 5);
+}
+
+TEST_CASE("Errors from every section are reported together, in file order", "[config]") {
+    CHECK(error_of("[plugins]\nmax_faults = 0\n[commands]\nrate_limit = 0\n[radio]\nport = 0\n") ==
+          "meshbot.toml:2:14: plugins.max_faults: expected an integer of at least 1, got integer "
+          "0\n"
+          "meshbot.toml:4:14: commands.rate_limit: expected an integer of at least 1, got "
+          "integer 0\n"
+          "meshbot.toml:6:8: radio.port: expected an integer from 1 to 65535, got integer 0");
 }

@@ -1,0 +1,101 @@
+#include "app/bot.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+#include "plugin_host/utf8_chunker.hpp"
+#include "portnums.pb.h"
+
+namespace meshbot::app {
+
+namespace {
+
+std::string age(std::uint32_t last_heard) {
+    if (last_heard == 0) return "never";
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    const auto secs = std::max<std::int64_t>(0, now - last_heard);
+    if (secs < 120) return std::to_string(secs) + "s ago";
+    if (secs < 7200) return std::to_string(secs / 60) + "m ago";
+    if (secs < 172800) return std::to_string(secs / 3600) + "h ago";
+    return std::to_string(secs / 86400) + "d ago";
+}
+
+void log_node_list(const radio::RadioInfo& radio) {
+    spdlog::info("nodes: {} ({} '{}') and {} others", radio::node_id(radio.my_node_num),
+                 radio.own_user.short_name(), radio.own_user.long_name(), radio.nodes.size());
+    for (const auto& [num, node] : radio.nodes) {
+        const std::string hops = node.has_hops_away() ? std::to_string(node.hops_away()) : "?";
+        spdlog::info("  {}  {:<4}  {:<24}  snr {:>5.1f}  hops {}  heard {}{}", radio::node_id(num),
+                     node.user().short_name(), node.user().long_name(), node.snr(), hops,
+                     age(node.last_heard()), node.user().public_key().size() == 32 ? "  key" : "");
+    }
+}
+
+}  // namespace
+
+Bot::Bot(boost::asio::any_io_executor executor, const config::AppConfig& config)
+    : config_(config),
+      link_(executor, config.radio,
+            radio::RadioLink::Handlers{
+                [this](const radio::RadioInfo& r) { on_ready(r); },
+                [this](const std::string& why) { on_down(why); },
+                [this](const pb::MeshPacket& p, bool replayed) { on_packet(p, replayed); }}),
+      router_(config.commands,
+              [this](std::uint32_t to, std::uint32_t channel, std::string_view text) { send_text(to, channel, text); }),
+      plugins_(executor, config, *this, router_) {
+    directory_.set_listener([this](const pb::NodeInfo& node) { plugins_.on_node_updated(node); });
+}
+
+Bot::~Bot() = default;
+
+void Bot::stop(std::function<void()> done) {
+    plugins_.unload_all();
+    link_.stop(std::move(done));
+}
+
+void Bot::on_ready(const radio::RadioInfo& radio) {
+    directory_.on_handshake(radio);
+    log_node_list(radio);
+    plugins_.on_link_up();
+}
+
+void Bot::on_down(const std::string& reason) { plugins_.on_link_down(reason); }
+
+void Bot::on_packet(const pb::MeshPacket& packet, bool replayed) {
+    directory_.on_packet(packet);
+    if (packet.has_decoded() && packet.decoded().portnum() == pb::TEXT_MESSAGE_APP) {
+        const std::uint64_t event = plugins_.remember_event(packet);
+        const auto outcome = router_.on_text(packet, replayed, directory_.self_num(), event,
+                                             std::chrono::steady_clock::now());
+        if (outcome == plugins::CommandRouter::Outcome::not_a_command) {
+            plugins_.on_text(packet, replayed, event);
+        }
+    }
+    plugins_.on_packet(packet, replayed);
+}
+
+std::uint32_t Bot::send_packet(pb::MeshPacket packet, radio::SendCallback done) {
+    return link_.send(std::move(packet), std::move(done));
+}
+
+void Bot::send_text(std::uint32_t to, std::uint32_t channel, std::string_view text) {
+    const bool dm = to != radio::kBroadcast;
+    for (const auto& part : plugins::split_reply(text, config_.commands.reply_max_bytes)) {
+        pb::MeshPacket packet;
+        packet.set_to(to);
+        packet.set_channel(channel);
+        packet.set_want_ack(dm);  // DMs are acknowledged end to end; broadcasts are not
+        packet.mutable_decoded()->set_portnum(pb::TEXT_MESSAGE_APP);
+        packet.mutable_decoded()->set_payload(part);
+        link_.send(std::move(packet), [to](const radio::SendResult& r) {
+            if (r.status == radio::SendResult::Status::nak || r.status == radio::SendResult::Status::expired ||
+                r.status == radio::SendResult::Status::rejected_full) {
+                spdlog::warn("text {:#010x} to {} not delivered (status {}, routing error {})", r.id,
+                             radio::node_id(to), static_cast<int>(r.status), r.routing_error);
+            }
+        });
+    }
+}
+
+}  // namespace meshbot::app

@@ -1,0 +1,279 @@
+// The [bot], [commands] and [plugins] sections of the config file.
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/config_reader.hpp"
+
+namespace meshbot::config::detail {
+namespace {
+
+template <typename T>
+void add_unique(std::vector<T>& list, T value) {
+    if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(std::move(value));
+}
+
+// --- paths ------------------------------------------------------------------------------
+
+std::filesystem::path resolve(const std::filesystem::path& base_dir,
+                              const std::filesystem::path& path) {
+    return path.is_relative() && !base_dir.empty() ? base_dir / path : path;
+}
+
+bool check_path(Section& s, const toml::node& node, std::string_view key,
+                const std::filesystem::path& base_dir, std::filesystem::path& out) {
+    const auto* v = node.as_string();
+    if (!v || v->get().empty()) {
+        s.error(node, key, "expected a non-empty path, got " + describe(node));
+        return false;
+    }
+    out = resolve(base_dir, v->get());
+    return true;
+}
+
+}  // namespace
+
+// --- [bot] ------------------------------------------------------------------------------
+
+void read_bot(Section& s, BotConfig& b, const std::filesystem::path& base_dir) {
+    if (const auto* node = s.take("data_dir"))
+        check_path(s, *node, "data_dir", base_dir, b.data_dir);
+    // The default is relative too; the daemon always gets the resolved path.
+    b.data_dir = resolve(base_dir, b.data_dir);
+}
+
+// --- [commands] -------------------------------------------------------------------------
+
+namespace {
+
+// White space (Unicode's White_Space, plus the zero-width space) and control characters:
+// none of them belongs in a command prefix, which must be visible and unambiguous.
+bool is_space(char32_t c) {
+    return c <= 0x20 || (c >= 0x7F && c <= 0xA0) || c == 0x1680 || (c >= 0x2000 && c <= 0x200B) ||
+           c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000 || c == 0xFEFF;
+}
+
+// toml++ only hands out valid UTF-8.
+bool has_space(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        const auto lead = static_cast<unsigned char>(text[i]);
+        const std::size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+        char32_t c = length == 1 ? lead : lead & (0x7F >> length);
+        for (std::size_t k = 1; k < length && i + k < text.size(); ++k)
+            c = (c << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+        if (is_space(c)) return true;
+        i += length;
+    }
+    return false;
+}
+
+constexpr std::size_t max_prefix_bytes = 4;
+constexpr std::uint32_t broadcast_node = 0xFFFFFFFF;
+
+// 1 to 8 hex digits, either case.
+std::optional<std::uint32_t> parse_hex(std::string_view digits) {
+    if (digits.empty() || digits.size() > 8) return std::nullopt;
+    std::uint32_t value = 0;
+    for (const char c : digits) {
+        std::uint32_t digit = 0;
+        if (c >= '0' && c <= '9')
+            digit = static_cast<std::uint32_t>(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            digit = static_cast<std::uint32_t>(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            digit = static_cast<std::uint32_t>(c - 'A' + 10);
+        else
+            return std::nullopt;
+        value = (value << 4) | digit;
+    }
+    return value;
+}
+
+// A node number as written: "!0badc0de" (the form the apps show), "0x0badc0de", or an integer
+// (which TOML also lets one write as 0x0badc0de).
+std::optional<std::int64_t> node_number(const toml::node& node) {
+    if (const auto* i = node.as_integer()) return i->get();
+    const auto* s = node.as_string();
+    if (!s) return std::nullopt;
+    const std::string_view text = s->get();
+    std::optional<std::uint32_t> value;
+    if (text.size() == 9 && text[0] == '!')
+        value = parse_hex(text.substr(1));
+    else if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
+        value = parse_hex(text.substr(2));
+    if (!value) return std::nullopt;
+    return *value;
+}
+
+bool check_node_id(Section& s, const toml::node& node, std::string_view key, std::uint32_t& out) {
+    const auto number = node_number(node);
+    if (number && *number > 0 && *number < broadcast_node) {
+        out = static_cast<std::uint32_t>(*number);
+        return true;
+    }
+    if (number && *number == broadcast_node)
+        s.error(node, key,
+                "expected a node id, got " + describe(node) + " (the broadcast address)");
+    else if (number && *number == 0)
+        s.error(node, key, "expected a node id, got " + describe(node) + " (no node has number 0)");
+    else
+        s.error(node, key,
+                "expected a node id such as \"!0badc0de\", \"0x0badc0de\" or 195936478, got " +
+                    describe(node));
+    return false;
+}
+
+}  // namespace
+
+void read_commands(Section& s, CommandsConfig& c) {
+    std::string prefix;
+    if (const auto* node = read_string(s, "prefix", prefix)) {
+        if (prefix.empty() || prefix.size() > max_prefix_bytes || has_space(prefix))
+            s.error(*node, "prefix",
+                    "expected 1 to " + std::to_string(max_prefix_bytes) +
+                        " bytes without whitespace, got " + describe(*node));
+        else
+            c.prefix = std::move(prefix);
+    }
+    read_bool(s, "dm", c.dm);
+
+    std::vector<unsigned> channels;
+    const auto channel = [&](const toml::node& node, const std::string& key) {
+        unsigned index = 0;
+        if (!check_integer(s, node, key, index, 0, 7)) return false;
+        add_unique(channels, index);
+        return true;
+    };
+    if (read_array(s, "channels", "channel indexes (integers from 0 to 7)", channel))
+        c.channels = std::move(channels);
+
+    read_integer(s, "rate_limit", c.rate_limit, 1);
+    read_seconds(s, "rate_window", c.rate_window, positive);
+    read_integer(s, "reply_max_bytes", c.reply_max_bytes, 50, 200,
+                 "an encrypted DM holds 200 bytes of text plus the part numbering");
+
+    std::vector<std::uint32_t> admins;
+    const auto admin = [&](const toml::node& node, const std::string& key) {
+        std::uint32_t id = 0;
+        if (!check_node_id(s, node, key, id)) return false;
+        add_unique(admins, id);
+        return true;
+    };
+    if (read_array(s, "admins", "node ids", admin)) c.admins = std::move(admins);
+}
+
+// --- [plugins] --------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view plugin_id_rule = "lowercase letters, digits, '_' and '-'";
+
+bool is_plugin_id(std::string_view id) {
+    return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+// A key as it would be written in a TOML header: bare when it can be, quoted otherwise.
+std::string toml_key(std::string_view key) {
+    const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-';
+    });
+    if (bare) return std::string(key);
+    std::string quoted = "\"";
+    for (const char c : key) {
+        if (c == '"' || c == '\\') quoted += '\\';
+        quoted += c;
+    }
+    return quoted + '"';
+}
+
+bool check_plugin_id(Section& s, const toml::node& node, std::string_view key, std::string& out) {
+    const auto* v = node.as_string();
+    if (!v || !is_plugin_id(v->get())) {
+        s.error(
+            node, key,
+            "expected a plugin id (" + std::string(plugin_id_rule) + "), got " + describe(node));
+        return false;
+    }
+    out = v->get();
+    return true;
+}
+
+// One [plugins.<id>] table. Only `enabled` and `grant_network` are the host's; every other
+// key is the plugin's own, checked by the plugin host against the plugin, so none of them
+// raises an unknown-key warning here.
+void read_plugin_table(Section& plugins, std::string_view id, const toml::node& node,
+                       const std::vector<std::string>& section_keys, PluginsConfig& p) {
+    const std::string key = toml_key(id);
+    const auto* table = node.as_table();
+    if (!table) {
+        std::string problem = "expected a table [" + dotted(plugins.path(), key) +
+                              "] of plugin settings, got " + describe(node);
+        if (auto hint = close_match(id, section_keys); !hint.empty())
+            problem += " (did you mean '" + hint + "'?)";
+        else if (const auto* on = node.as_boolean())
+            problem += std::string(" (to switch a plugin on or off, write enabled = ") +
+                       (on->get() ? "true" : "false") + " under [" + dotted(plugins.path(), key) +
+                       "])";
+        plugins.error(node, key, problem);
+        return;
+    }
+    if (!is_plugin_id(id)) {
+        plugins.error(node, key, "not a plugin id (ids use " + std::string(plugin_id_rule) + ")");
+        return;
+    }
+    PluginSettings settings;
+    Section section(*table, dotted(plugins.path(), key), plugins.report());
+    read_bool(section, "enabled", settings.enabled);
+    read_bool(section, "grant_network", settings.grant_network);
+    // An inline table (echo = { ... }) would print as "{ ... }", which is no document.
+    toml::table whole = *table;
+    whole.is_inline(false);
+    std::ostringstream text;
+    text << toml::toml_formatter(whole);
+    settings.table_toml = text.str();
+    settings.where = plugins.report().where(table->source().begin);
+    p.settings.insert_or_assign(std::string(id), std::move(settings));
+}
+
+}  // namespace
+
+void read_plugins(Section& s, PluginsConfig& p, const std::filesystem::path& base_dir) {
+    std::vector<std::filesystem::path> dirs;
+    const auto dir = [&](const toml::node& node, const std::string& key) {
+        std::filesystem::path path;
+        if (!check_path(s, node, key, base_dir, path)) return false;
+        add_unique(dirs, std::move(path));
+        return true;
+    };
+    if (read_array(s, "dirs", "paths", dir)) p.dirs = std::move(dirs);
+
+    std::vector<std::string> enabled;
+    const auto plugin_id = [&](const toml::node& node, const std::string& key) {
+        std::string id;
+        if (!check_plugin_id(s, node, key, id)) return false;
+        add_unique(enabled, std::move(id));
+        return true;
+    };
+    if (read_array(s, "enabled", "plugin ids", plugin_id)) p.enabled = std::move(enabled);
+
+    read_seconds(s, "callback_budget", p.callback_budget, positive);
+    read_integer(s, "max_faults", p.max_faults, 1);
+
+    // Everything else under [plugins] names a plugin.
+    const std::vector<std::string> keys = s.taken();
+    s.take_rest([&](std::string_view id, const toml::node& node) {
+        read_plugin_table(s, id, node, keys, p);
+    });
+}
+
+}  // namespace meshbot::config::detail

@@ -1,0 +1,82 @@
+#pragma once
+// Turns text messages into command calls: prefix, DM/channel policy, permissions, per-sender
+// rate limit, the built-in help, and the hints a user gets when something is refused.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "config/app_config.hpp"
+#include "mesh.pb.h"
+#include "meshbot/abi.h"
+#include "plugin_host/rate_limiter.hpp"
+
+namespace meshbot::plugins {
+
+using Clock = std::chrono::steady_clock;
+
+struct CommandCall {
+    const pb::MeshPacket& packet;
+    std::string_view name;
+    std::string_view args;
+    std::uint64_t event;  // for replies
+};
+
+struct CommandEntry {
+    std::string name;
+    std::string args;
+    std::string help;
+    mb_scope scope = MB_SCOPE_BOTH;
+    bool privileged = false;
+    std::string owner;  // plugin id
+    std::function<void(const CommandCall&)> handler;
+};
+
+// Owns the command table and the per-sender limits; io_context thread only.
+class CommandRouter {
+public:
+    // Sends a text to a node (as a DM) on a channel index; the bot splits and paces it.
+    using Reply =
+        std::function<void(std::uint32_t to, std::uint32_t channel, std::string_view text)>;
+
+    CommandRouter(const config::CommandsConfig& config, Reply reply);
+
+    // Returns "" when added, otherwise why not (name taken, invalid, reserved).
+    std::string add(CommandEntry entry);
+    void remove_owner(std::string_view owner);
+    const std::map<std::string, CommandEntry, std::less<>>& commands() const { return commands_; }
+
+    enum class Outcome {
+        not_a_command,  // an ordinary text
+        ran,            // a handler ran (or help answered)
+        refused,        // a command we answered with a refusal, or rate limited
+        ignored,        // a command we must not act on (own, replayed, disallowed channel)
+    };
+    Outcome on_text(const pb::MeshPacket& packet, bool replayed, std::uint32_t my_node,
+                    std::uint64_t event, Clock::time_point now);
+
+    // "/echo <text>: repeat your text on the channel"
+    std::string usage(const CommandEntry& entry) const;
+
+private:
+    void help(const pb::MeshPacket& packet, std::string_view topic, bool is_dm);
+    void answer(const pb::MeshPacket& packet, std::string_view text);
+    bool may_hint(std::uint32_t sender, Clock::time_point now);
+    bool channel_allowed(std::uint32_t channel) const;
+
+    config::CommandsConfig config_;
+    Reply reply_;
+    RateLimiter limiter_;
+    std::map<std::string, CommandEntry, std::less<>> commands_;
+    std::unordered_map<std::uint32_t, Clock::time_point> last_hint_;
+};
+
+// Splits "/echo  hello there " into ("echo", "hello there"); false when `text` is no command.
+bool parse_command(std::string_view text, std::string_view prefix, std::string& name,
+                   std::string_view& args);
+
+}  // namespace meshbot::plugins

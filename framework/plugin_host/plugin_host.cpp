@@ -1,0 +1,310 @@
+// PluginHost: finding, auditing, loading and unloading plugins.
+#include "plugin_host/plugin_host.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/dll/shared_library_load_mode.hpp>
+#include <set>
+
+#include "plugin_host/elf_audit.hpp"
+
+namespace meshbot::plugins {
+
+namespace fs = std::filesystem;
+
+const char* to_string(PluginState state) {
+    switch (state) {
+        case PluginState::loaded:
+            return "loaded";
+        case PluginState::disabled_by_config:
+            return "disabled_by_config";
+        case PluginState::failed_manifest:
+            return "failed_manifest";
+        case PluginState::failed_load:
+            return "failed_load";
+        case PluginState::failed_version:
+            return "failed_version";
+        case PluginState::failed_audit:
+            return "failed_audit";
+        case PluginState::failed_init:
+            return "failed_init";
+        case PluginState::faulted:
+            return "faulted";
+    }
+    return "?";
+}
+
+PluginHost::PluginHost(boost::asio::any_io_executor executor, const config::AppConfig& config,
+                       MeshServices& mesh, CommandRouter& router)
+    : executor_(executor), config_(config), mesh_(mesh), router_(router), sweep_timer_(executor) {}
+
+PluginHost::~PluginHost() {
+    unload_all();
+}
+
+std::vector<PluginStatus> PluginHost::statuses() const {
+    std::vector<PluginStatus> out;
+    for (const auto& p : plugins_)
+        out.push_back(p->status);
+    return out;
+}
+
+void PluginHost::load_all() {
+    loop_thread_ = std::this_thread::get_id();
+    if (!workers_) workers_ = std::make_unique<boost::asio::thread_pool>(2);
+    std::map<std::string, fs::path> seen;  // id -> library, to refuse duplicates
+    for (const auto& dir : config_.plugins.dirs) {
+        std::error_code ec;
+        if (!fs::is_directory(dir, ec)) {
+            spdlog::warn("plugins: folder {} does not exist", dir.string());
+            continue;
+        }
+        scan_folder(dir, seen);
+        std::vector<fs::path> children;
+        for (const auto& entry : fs::directory_iterator(dir, ec)) {
+            if (entry.is_directory()) children.push_back(entry.path());
+        }
+        std::sort(children.begin(), children.end());
+        for (const auto& child : children)
+            scan_folder(child, seen);
+    }
+    if (config_.plugins.enabled) {
+        for (const auto& id : *config_.plugins.enabled) {
+            if (!seen.count(id))
+                spdlog::warn("plugins: '{}' is listed in [plugins] enabled but was not found", id);
+        }
+    }
+    for (auto& plugin : plugins_) {
+        if (plugin->status.state == PluginState::failed_load && plugin->manifest) load(*plugin);
+    }
+    for (const auto& p : plugins_) {
+        const auto& s = p->status;
+        if (s.state == PluginState::loaded) {
+            spdlog::info("plugin {} {}: loaded from {}", s.id, s.version, s.library.string());
+        } else if (s.state == PluginState::disabled_by_config) {
+            spdlog::info("plugin {}: {} ({})", s.id, to_string(s.state), s.reason);
+        } else {
+            spdlog::error("plugin {}: {}: {}", s.id, to_string(s.state), s.reason);
+        }
+    }
+    sweep_pending();
+}
+
+// One folder holds at most one plugin: its plugin.toml and the library it names.
+void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::path>& seen) {
+    const fs::path manifest_file = folder / "plugin.toml";
+    std::error_code ec;
+    if (!fs::exists(manifest_file, ec)) {
+        for (const auto& entry : fs::directory_iterator(folder, ec)) {
+            if (entry.path().extension() != ".so") continue;
+            auto plugin = std::make_unique<PluginRecord>();
+            plugin->status = {entry.path().stem().string(), "", entry.path(),
+                              PluginState::failed_manifest,
+                              entry.path().string() + ": no plugin.toml beside it"};
+            plugins_.push_back(std::move(plugin));
+        }
+        return;
+    }
+    auto plugin = std::make_unique<PluginRecord>();
+    plugin->status.id = folder.filename().string();
+    plugin->status.library = folder;
+    try {
+        auto loaded = load_manifest(manifest_file);
+        for (const auto& w : loaded.warnings)
+            spdlog::warn("plugins: {}", w);
+        plugin->manifest = std::move(loaded.manifest);
+    } catch (const ManifestError& e) {
+        plugin->status.state = PluginState::failed_manifest;
+        plugin->status.reason = e.what();
+        plugins_.push_back(std::move(plugin));
+        return;
+    }
+    const Manifest& m = *plugin->manifest;
+    plugin->status.id = m.id;
+    plugin->status.version = m.version;
+    plugin->status.library = m.library_path();
+    if (auto [it, inserted] = seen.emplace(m.id, m.library_path()); !inserted) {
+        plugin->status.state = PluginState::failed_manifest;
+        plugin->status.reason = manifest_file.string() + ": id '" + m.id + "' is already used by " +
+                                it->second.string();
+        plugin->manifest.reset();
+        plugins_.push_back(std::move(plugin));
+        return;
+    }
+    // Enabled or not is decided here, before dlopen: loading runs the plugin's static constructors.
+    const auto settings = config_.plugins.settings.find(m.id);
+    const auto& allow = config_.plugins.enabled;
+    if (allow && std::find(allow->begin(), allow->end(), m.id) == allow->end()) {
+        plugin->status.state = PluginState::disabled_by_config;
+        plugin->status.reason = "not listed in [plugins] enabled";
+    } else if (settings != config_.plugins.settings.end() && settings->second.enabled == false) {
+        plugin->status.state = PluginState::disabled_by_config;
+        plugin->status.reason = "[plugins." + m.id + "] enabled = false";
+    } else {
+        plugin->status.state = PluginState::failed_load;  // until load() succeeds
+    }
+    plugins_.push_back(std::move(plugin));
+}
+
+void PluginHost::fail(PluginRecord& plugin, PluginState state, std::string reason) {
+    plugin.status.state = state;
+    plugin.status.reason = std::move(reason);
+}
+
+bool PluginHost::audit(PluginRecord& plugin) {
+    const Manifest& m = *plugin.manifest;
+    std::vector<std::string> undefined;
+    try {
+        undefined = undefined_dynamic_symbols(m.library_path());
+    } catch (const std::exception& e) {
+        fail(plugin, PluginState::failed_load, m.library_path().string() + ": " + e.what());
+        return false;
+    }
+    const AuditResult result = audit_network_imports(undefined);
+    if (result.ok) return true;
+    const auto settings = config_.plugins.settings.find(m.id);
+    const bool granted =
+        settings != config_.plugins.settings.end() && settings->second.grant_network == true;
+    if (m.wants("network") && granted) {
+        spdlog::warn("plugin {}: may use the network ({}), granted by [plugins.{}] grant_network",
+                     m.id, fmt::format("{}", fmt::join(result.network_symbols, ", ")), m.id);
+        return true;
+    }
+    std::string why = m.library_path().string() + ": imports socket APIs (" +
+                      fmt::format("{}", fmt::join(result.network_symbols, ", ")) + ")";
+    why += m.wants("network") ? "; the manifest asks for network, grant it with [plugins." + m.id +
+                                    "] grant_network = true"
+                              : " without asking for the network permission";
+    fail(plugin, PluginState::failed_audit, why);
+    return false;
+}
+
+void PluginHost::load(PluginRecord& plugin) {
+    const Manifest& m = *plugin.manifest;
+    const std::string lib_path = m.library_path().string();
+    std::error_code ec;
+    if (!fs::exists(m.library_path(), ec)) {
+        return fail(plugin, PluginState::failed_load, lib_path + ": library not found");
+    }
+    if (m.api_major != MB_ABI_MAJOR || m.api_minor > MB_ABI_MINOR) {
+        return fail(plugin, PluginState::failed_version,
+                    lib_path + ": manifest api_version " + std::to_string(m.api_major) + "." +
+                        std::to_string(m.api_minor) + " does not fit this host's " +
+                        std::to_string(MB_ABI_MAJOR) + "." + std::to_string(MB_ABI_MINOR));
+    }
+    if (!audit(plugin)) return;
+
+    try {
+        plugin.library.load(m.library_path().string(),
+                            boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now);
+    } catch (const std::exception& e) {
+        return fail(plugin, PluginState::failed_load, lib_path + ": cannot load: " + e.what());
+    }
+    // Messages are built before unloading: `info` points into the library.
+    auto reject = [&](PluginState state, std::string why) {
+        plugin.library.unload();
+        fail(plugin, state, std::move(why));
+    };
+    if (!plugin.library.has(MB_PLUGIN_ENTRY_SYMBOL)) {
+        return reject(PluginState::failed_load,
+                      lib_path + ": no entry point " MB_PLUGIN_ENTRY_SYMBOL);
+    }
+    const auto entry = plugin.library.get<const mb_plugin_info*()>(MB_PLUGIN_ENTRY_SYMBOL);
+    const mb_plugin_info* info = entry();
+    auto version = [](unsigned major, unsigned minor) {
+        return std::to_string(major) + "." + std::to_string(minor);
+    };
+    if (info == nullptr || info->struct_size < sizeof(mb_plugin_info) || !info->create ||
+        !info->destroy) {
+        return reject(PluginState::failed_version,
+                      lib_path + ": entry point returned no usable plugin info");
+    }
+    if (info->abi_major != MB_ABI_MAJOR || info->abi_minor > MB_ABI_MINOR) {
+        return reject(PluginState::failed_version, lib_path + ": built for plugin ABI " +
+                                                       version(info->abi_major, info->abi_minor) +
+                                                       ", this host speaks " +
+                                                       version(MB_ABI_MAJOR, MB_ABI_MINOR));
+    }
+    if (info->id == nullptr || m.id != info->id) {
+        return reject(PluginState::failed_manifest, lib_path + ": the library calls itself '" +
+                                                        std::string(info->id ? info->id : "") +
+                                                        "' but the manifest says '" + m.id + "'");
+    }
+    plugin.info = info;
+
+    const auto settings = config_.plugins.settings.find(m.id);
+    try {
+        if (settings != config_.plugins.settings.end())
+            plugin.config = PluginConfig(settings->second.table_toml);
+    } catch (const std::exception& e) {
+        return reject(PluginState::failed_init, "[plugins." + m.id + "]: " + e.what());
+    }
+    if (!config_.bot.data_dir.empty()) {
+        std::string problem;
+        plugin.store = KvStore(config_.bot.data_dir / "plugins" / (m.id + ".kv"), problem);
+        if (!problem.empty()) spdlog::error("plugin {}: {}", m.id, problem);
+    }
+
+    plugin.handle = mb_host{this, &plugin};
+    plugin.status.state = PluginState::loaded;  // so that registrations made in create() count
+    char error[512] = {0};
+    mb_plugin* instance = nullptr;
+    try {
+        instance = info->create(&api(), &plugin.handle, error, sizeof error);
+    } catch (...) {
+        std::snprintf(error, sizeof error, "exception thrown across the plugin boundary");
+    }
+    flush_releases();
+    if (instance == nullptr) {
+        release_registrations(plugin);
+        flush_releases();
+        plugin.library.unload();
+        plugin.info = nullptr;
+        std::string why = lib_path + ": init failed: " + (error[0] ? error : "no reason given");
+        if (!plugin.last_refusal.empty()) why += " (" + plugin.last_refusal + ")";
+        return fail(plugin, PluginState::failed_init, why);
+    }
+    plugin.instance = instance;
+    plugin.status.reason.clear();
+}
+
+void PluginHost::unload(PluginRecord& plugin) {
+    if (plugin.instance && plugin.info) {
+        try {
+            plugin.info->destroy(plugin.instance);
+        } catch (...) {
+            spdlog::error("plugin {}: exception thrown from its destructor", plugin.id());
+        }
+        plugin.instance = nullptr;
+    }
+    release_registrations(plugin);
+    flush_releases();
+    // Code of the plugin may still run on a worker; unmapping it now would crash the process.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (*plugin.work_in_flight > 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (*plugin.work_in_flight > 0) {
+        spdlog::error("plugin {}: work still running after 5 s; its library stays loaded",
+                      plugin.id());
+        static std::vector<boost::dll::shared_library> kept;  // never unmapped, on purpose
+        kept.push_back(std::move(plugin.library));
+    } else if (plugin.library.is_loaded()) {
+        plugin.library.unload();
+    }
+    plugin.info = nullptr;
+}
+
+void PluginHost::unload_all() {
+    for (auto it = plugins_.rbegin(); it != plugins_.rend(); ++it) {
+        if ((*it)->instance || (*it)->library.is_loaded()) unload(**it);
+    }
+    sweep_timer_.cancel();
+    if (workers_) {
+        workers_->join();
+        workers_.reset();
+    }
+}
+
+}  // namespace meshbot::plugins

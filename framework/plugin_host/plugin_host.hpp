@@ -1,0 +1,205 @@
+#pragma once
+// Loads plugins and connects them to the bot through the C function table.
+
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/dll/shared_library.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "config/app_config.hpp"
+#include "mesh.pb.h"
+#include "meshbot/abi.h"
+#include "nodes/node_directory.hpp"
+#include "plugin_host/command_router.hpp"
+#include "plugin_host/kv_store.hpp"
+#include "plugin_host/manifest.hpp"
+#include "plugin_host/plugin_config.hpp"
+#include "radio/outbox.hpp"
+
+namespace meshbot::plugins {
+
+enum class PluginState {
+    loaded,
+    disabled_by_config,
+    failed_manifest,  // plugin.toml missing or malformed
+    failed_load,      // dlopen failed, or no entry point
+    failed_version,
+    failed_audit,
+    failed_init,
+    faulted,
+};
+const char* to_string(PluginState state);
+
+struct PluginStatus {
+    std::string id;
+    std::string version;
+    std::filesystem::path library;
+    PluginState state = PluginState::failed_load;
+    std::string reason;
+};
+
+// What the bot offers plugins: the mesh and what it knows about nodes.
+class MeshServices {
+public:
+    virtual ~MeshServices() = default;
+    // Queues one packet for the radio; returns its id, or 0 when refused (`done` has run).
+    virtual std::uint32_t send_packet(pb::MeshPacket packet, radio::SendCallback done) = 0;
+    // A text to a node or a channel, split into numbered parts and paced.
+    virtual void send_text(std::uint32_t to, std::uint32_t channel, std::string_view text) = 0;
+    virtual const nodes::NodeDirectory& directory() const = 0;
+    virtual bool link_ready() const = 0;
+};
+
+struct PluginRecord;
+
+// Owns every plugin, everything they registered, and the worker pool for post_work.
+// io_context thread only (worker threads only run post_work jobs and never touch this).
+class PluginHost {
+public:
+    PluginHost(boost::asio::any_io_executor executor, const config::AppConfig& config,
+               MeshServices& mesh, CommandRouter& router);
+    ~PluginHost();
+    PluginHost(const PluginHost&) = delete;
+    PluginHost& operator=(const PluginHost&) = delete;
+
+    void load_all();
+    void unload_all();
+    std::vector<PluginStatus> statuses() const;
+
+    // Events from the bot.
+    std::uint64_t remember_event(const pb::MeshPacket& packet);
+    void on_text(const pb::MeshPacket& packet, bool replayed, std::uint64_t event);
+    void on_packet(const pb::MeshPacket& packet, bool replayed);
+    void on_node_updated(const pb::NodeInfo& node);
+    void on_link_up();
+    void on_link_down(std::string_view reason);
+
+    // ---- the C function table's implementation (host_api.cpp), one per mb_host_api entry
+    static const mb_host_api& api();
+    bool on_loop_thread(PluginRecord& plugin, const char* call);
+    void log(PluginRecord& plugin, mb_log_level level, std::string_view text);
+    void report_fault(PluginRecord& plugin, std::string_view what);
+    mb_result reply(PluginRecord& plugin, std::uint64_t event, std::string_view text);
+    mb_result send_text(PluginRecord& plugin, std::uint32_t to, std::uint32_t channel,
+                        std::string_view text);
+    mb_result send_data(PluginRecord& plugin, const mb_data_request& request, mb_send_fn done,
+                        void* user, mb_release_fn release, std::uint32_t* out_id);
+    mb_result register_command(PluginRecord& plugin, const mb_command_spec& spec, mb_command_fn fn,
+                               void* user, mb_release_fn release);
+    std::uint64_t subscribe(PluginRecord& plugin, mb_event_kind kind, std::uint32_t portnum,
+                            mb_event_fn fn, void* user, mb_release_fn release);
+    void unsubscribe(PluginRecord& plugin, std::uint64_t id);
+    std::uint64_t timer_start(PluginRecord& plugin, std::uint64_t delay_ms, std::uint64_t period_ms,
+                              mb_timer_fn fn, void* user, mb_release_fn release);
+    void timer_cancel(PluginRecord& plugin, std::uint64_t id);
+    mb_result post_work(PluginRecord& plugin, mb_work_fn work, mb_work_fn done, void* user,
+                        mb_release_fn release);
+    const nodes::NodeDirectory& directory() const { return mesh_.directory(); }
+
+private:
+    struct Closure {  // a plugin callback and the `user` the plugin handed over with it
+        void* user = nullptr;
+        mb_release_fn release = nullptr;
+    };
+    struct Subscription {
+        PluginRecord* plugin;
+        mb_event_kind kind;
+        std::uint32_t portnum;
+        mb_event_fn fn;
+        Closure closure;
+    };
+    struct TimerEntry {
+        PluginRecord* plugin;
+        std::unique_ptr<boost::asio::steady_timer> timer;
+        std::chrono::milliseconds period;
+        mb_timer_fn fn;
+        Closure closure;
+    };
+    struct PendingSend {
+        PluginRecord* plugin;
+        mb_send_fn fn;
+        Closure closure;
+        bool want_response;
+        std::chrono::steady_clock::time_point deadline;
+    };
+    struct ReplyTarget {
+        std::uint32_t to;
+        std::uint32_t channel;
+    };
+
+    void scan_folder(const std::filesystem::path& folder,
+                     std::map<std::string, std::filesystem::path>& seen);
+    void load(PluginRecord& plugin);
+    bool audit(PluginRecord& plugin);
+    void fail(PluginRecord& plugin, PluginState state, std::string reason);
+    void unload(PluginRecord& plugin);
+    void release_registrations(PluginRecord& plugin);
+    void defer_release(Closure closure);
+    void flush_releases();
+    template <typename Body>
+    void invoke(PluginRecord& plugin, const char* what, Body&& body);
+    void dispatch(mb_event_kind kind, std::uint32_t portnum, const mb_event& event);
+    void arm_timer(std::uint64_t id);
+    void finish_send(std::uint32_t id, const mb_send_result& result);
+    void sweep_pending();
+
+    boost::asio::any_io_executor executor_;
+    const config::AppConfig& config_;
+    MeshServices& mesh_;
+    CommandRouter& router_;
+    std::thread::id loop_thread_;
+
+    std::vector<std::unique_ptr<PluginRecord>> plugins_;
+    std::map<std::uint64_t, Subscription> subscriptions_;
+    std::map<std::uint64_t, TimerEntry> timers_;
+    std::map<std::uint32_t, PendingSend> pending_;
+    std::vector<Closure> releases_;
+    std::uint64_t next_id_ = 1;
+
+    std::map<std::uint64_t, ReplyTarget> events_;  // recent events, for reply()
+    std::uint64_t next_event_ = 1;
+
+    boost::asio::steady_timer sweep_timer_;
+    std::unique_ptr<boost::asio::thread_pool> workers_;
+};
+
+}  // namespace meshbot::plugins
+
+// The per-plugin handle the C ABI passes around: which host, which plugin.
+struct mb_host {
+    meshbot::plugins::PluginHost* owner;
+    meshbot::plugins::PluginRecord* plugin;
+};
+
+namespace meshbot::plugins {
+
+// Everything the host keeps about one plugin found in a plugin folder.
+struct PluginRecord {
+    PluginStatus status;
+    std::optional<Manifest> manifest;
+    mb_host handle{};
+    boost::dll::shared_library library;
+    const mb_plugin_info* info = nullptr;
+    mb_plugin* instance = nullptr;
+    PluginConfig config;
+    KvStore store;
+    unsigned faults = 0;
+    std::string last_refusal;  // why the host last refused a call, for the init failure message
+    std::shared_ptr<std::atomic<int>> work_in_flight = std::make_shared<std::atomic<int>>(0);
+
+    const std::string& id() const { return status.id; }
+    bool active() const { return status.state == PluginState::loaded; }
+};
+
+}  // namespace meshbot::plugins

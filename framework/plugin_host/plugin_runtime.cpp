@@ -1,0 +1,470 @@
+// PluginHost: what loaded plugins do at run time (registrations, events, timers, sends).
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <cstring>
+
+#include "plugin_host/plugin_host.hpp"
+#include "portnums.pb.h"
+#include "radio/radio_info.hpp"
+
+namespace meshbot::plugins {
+
+namespace {
+
+constexpr std::size_t kRememberedEvents = 1024;
+constexpr auto kDefaultResponseTimeout = std::chrono::seconds(60);
+
+spdlog::level::level_enum to_spdlog(mb_log_level level) {
+    switch (level) {
+        case MB_LOG_TRACE:
+            return spdlog::level::trace;
+        case MB_LOG_DEBUG:
+            return spdlog::level::debug;
+        case MB_LOG_WARN:
+            return spdlog::level::warn;
+        case MB_LOG_ERROR:
+            return spdlog::level::err;
+        default:
+            return spdlog::level::info;
+    }
+}
+
+// The packet as plugins see it; `storage` keeps the serialized MeshPacket alive.
+mb_packet to_abi(const pb::MeshPacket& p, bool replayed, std::uint32_t my_node,
+                 std::string& storage) {
+    storage = p.SerializeAsString();
+    mb_packet out{};
+    out.struct_size = sizeof out;
+    out.from = p.from();
+    out.to = p.to();
+    out.id = p.id();
+    out.channel = p.channel();
+    if (p.has_decoded()) {
+        out.portnum = static_cast<std::uint32_t>(p.decoded().portnum());
+        const auto& payload = p.decoded().payload();
+        out.payload =
+            mb_bytes{reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()};
+        out.request_id = p.decoded().request_id();
+        out.want_response = p.decoded().want_response();
+    }
+    out.pki_encrypted = p.pki_encrypted();
+    out.is_dm = my_node != 0 && p.to() == my_node;
+    out.replayed = replayed;
+    out.rx_snr = p.rx_snr();
+    out.rx_rssi = p.rx_rssi();
+    out.hops_away = p.hop_start() != 0 && p.hop_start() >= p.hop_limit()
+                        ? static_cast<std::int32_t>(p.hop_start() - p.hop_limit())
+                        : -1;
+    out.rx_time = p.rx_time();
+    out.mesh_packet =
+        mb_bytes{reinterpret_cast<const std::uint8_t*>(storage.data()), storage.size()};
+    return out;
+}
+
+mb_send_status to_abi(radio::SendResult::Status status) {
+    using S = radio::SendResult::Status;
+    switch (status) {
+        case S::acked:
+            return MB_SEND_ACKED;
+        case S::sent:
+            return MB_SEND_SENT;
+        case S::nak:
+            return MB_SEND_NAK;
+        case S::timeout:
+            return MB_SEND_TIMEOUT;
+        case S::expired:
+            return MB_SEND_EXPIRED;
+        case S::rejected_full:
+            return MB_SEND_REJECTED;
+        case S::cancelled:
+            return MB_SEND_CANCELLED;
+    }
+    return MB_SEND_INVALID;
+}
+
+}  // namespace
+
+// Runs one plugin callback: never for a plugin that is not loaded, timed against the budget,
+// and with whatever it dropped released afterwards (never while its own code is running).
+template <typename Body>
+void PluginHost::invoke(PluginRecord& plugin, const char* what, Body&& body) {
+    if (!plugin.active()) return;
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        body();
+    } catch (...) {
+        report_fault(plugin, std::string(what) + ": exception thrown across the plugin boundary");
+    }
+    const auto took = std::chrono::steady_clock::now() - start;
+    if (took > config_.plugins.callback_budget) {
+        spdlog::warn(
+            "plugin {}: {} took {} ms (budget {} ms): it blocks the bot; use post_work for slow "
+            "work",
+            plugin.id(), what, std::chrono::duration_cast<std::chrono::milliseconds>(took).count(),
+            static_cast<long long>(config_.plugins.callback_budget.count() * 1000));
+    }
+    flush_releases();
+}
+
+bool PluginHost::on_loop_thread(PluginRecord& plugin, const char* call) {
+    if (std::this_thread::get_id() == loop_thread_) return true;
+    spdlog::error(
+        "plugin {}: {} called from another thread; the host API is for the event loop only",
+        plugin.id(), call);
+    return false;
+}
+
+void PluginHost::log(PluginRecord& plugin, mb_log_level level, std::string_view text) {
+    spdlog::log(to_spdlog(level), "[{}] {}", plugin.id(), text);
+}
+
+void PluginHost::report_fault(PluginRecord& plugin, std::string_view what) {
+    spdlog::error("plugin {}: {}", plugin.id(), what);
+    if (!plugin.active() || ++plugin.faults < config_.plugins.max_faults) return;
+    plugin.status.state = PluginState::faulted;
+    plugin.status.reason =
+        std::to_string(plugin.faults) + " faults, the last: " + std::string(what);
+    spdlog::error(
+        "plugin {}: faulted after {} faults; unloading it, the other plugins keep running",
+        plugin.id(), plugin.faults);
+    router_.remove_owner(plugin.id());
+    // We may be inside the plugin's own code right now: unload once it has returned.
+    boost::asio::post(executor_, [this, p = &plugin] { unload(*p); });
+}
+
+std::uint64_t PluginHost::remember_event(const pb::MeshPacket& packet) {
+    const std::uint64_t id = next_event_++;
+    events_.emplace(id, ReplyTarget{packet.from(), packet.channel()});
+    while (events_.size() > kRememberedEvents)
+        events_.erase(events_.begin());
+    return id;
+}
+
+mb_result PluginHost::reply(PluginRecord& plugin, std::uint64_t event, std::string_view text) {
+    auto it = events_.find(event);
+    if (it == events_.end()) {
+        spdlog::warn("plugin {}: reply to an unknown or too old event", plugin.id());
+        return MB_ERR_NOT_FOUND;
+    }
+    mesh_.send_text(it->second.to, it->second.channel, text);
+    return MB_OK;
+}
+
+mb_result PluginHost::send_text(PluginRecord&, std::uint32_t to, std::uint32_t channel,
+                                std::string_view text) {
+    if (channel >= radio::kChannelCount || text.empty()) return MB_ERR_ARGUMENT;
+    mesh_.send_text(to, channel, text);
+    return MB_OK;
+}
+
+mb_result PluginHost::send_data(PluginRecord& plugin, const mb_data_request& request,
+                                mb_send_fn done, void* user, mb_release_fn release,
+                                std::uint32_t* out_id) {
+    const Closure closure{user, release};
+    auto refuse = [&](mb_result why, const char* message) {
+        mb_send_result r{};
+        r.struct_size = sizeof r;
+        r.status = MB_SEND_REJECTED;
+        r.message = mb_str{message, std::strlen(message)};
+        if (done) invoke(plugin, "send_data callback", [&] { done(user, &r); });
+        defer_release(closure);
+        flush_releases();
+        return why;
+    };
+    if (request.portnum == 0 || request.payload.size > 233 ||
+        request.channel >= radio::kChannelCount) {
+        return refuse(MB_ERR_ARGUMENT,
+                      "invalid request (portnum 0, payload over 233 bytes or bad channel)");
+    }
+    pb::MeshPacket packet;
+    packet.set_to(request.to);
+    packet.set_channel(request.channel);
+    packet.set_want_ack(request.want_ack);
+    auto* data = packet.mutable_decoded();
+    data->set_portnum(static_cast<pb::PortNum>(request.portnum));
+    data->set_payload(reinterpret_cast<const char*>(request.payload.data), request.payload.size);
+    data->set_want_response(request.want_response);
+
+    const auto timeout = request.timeout_ms ? std::chrono::milliseconds(request.timeout_ms)
+                                            : std::chrono::milliseconds(kDefaultResponseTimeout);
+    const std::uint32_t id =
+        mesh_.send_packet(std::move(packet), [this](const radio::SendResult& r) {
+            auto it = pending_.find(r.id);
+            if (it == pending_.end()) return;
+            // With want_response the answer is what counts; an ACK only says it got there.
+            const bool wait_more =
+                it->second.want_response && (r.status == radio::SendResult::Status::acked ||
+                                             r.status == radio::SendResult::Status::sent);
+            if (wait_more) return;
+            mb_send_result result{};
+            result.struct_size = sizeof result;
+            result.status = to_abi(r.status);
+            result.id = r.id;
+            result.routing_error = r.routing_error;
+            result.from = r.from;
+            finish_send(r.id, result);
+        });
+    if (id == 0) return refuse(MB_ERR_FULL, "the outbox is full");
+    pending_.emplace(id, PendingSend{&plugin, done, closure, request.want_response != 0,
+                                     std::chrono::steady_clock::now() + timeout});
+    if (out_id) *out_id = id;
+    return MB_OK;
+}
+
+void PluginHost::finish_send(std::uint32_t id, const mb_send_result& result) {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;
+    PendingSend send = it->second;
+    pending_.erase(it);
+    if (send.fn)
+        invoke(*send.plugin, "send_data callback", [&] { send.fn(send.closure.user, &result); });
+    defer_release(send.closure);
+    flush_releases();
+}
+
+void PluginHost::sweep_pending() {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::uint32_t> expired;
+    for (const auto& [id, send] : pending_) {
+        if (now >= send.deadline) expired.push_back(id);
+    }
+    for (const auto id : expired) {
+        mb_send_result r{};
+        r.struct_size = sizeof r;
+        r.status = MB_SEND_TIMEOUT;
+        r.id = id;
+        finish_send(id, r);
+    }
+    sweep_timer_.expires_after(std::chrono::milliseconds(250));
+    sweep_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) sweep_pending();
+    });
+}
+
+mb_result PluginHost::register_command(PluginRecord& plugin, const mb_command_spec& spec,
+                                       mb_command_fn fn, void* user, mb_release_fn release) {
+    const Closure closure{user, release};
+    CommandEntry entry;
+    entry.name.assign(spec.name.data ? spec.name.data : "", spec.name.size);
+    entry.args.assign(spec.args.data ? spec.args.data : "", spec.args.size);
+    entry.help.assign(spec.help.data ? spec.help.data : "", spec.help.size);
+    entry.scope = spec.scope;
+    entry.privileged = spec.privileged != 0;
+    entry.owner = plugin.id();
+    PluginRecord* p = &plugin;
+    entry.handler = [this, p, fn, user](const CommandCall& call) {
+        std::string storage;
+        const mb_packet packet = to_abi(call.packet, false, mesh_.directory().self_num(), storage);
+        mb_command command{};
+        command.struct_size = sizeof command;
+        command.event = call.event;
+        command.packet = &packet;
+        command.name = mb_str{call.name.data(), call.name.size()};
+        command.args = mb_str{call.args.data(), call.args.size()};
+        invoke(*p, "command handler", [&] { fn(user, &command); });
+    };
+    if (fn == nullptr) {
+        defer_release(closure);
+        return MB_ERR_ARGUMENT;
+    }
+    if (std::string why = router_.add(std::move(entry)); !why.empty()) {
+        spdlog::error("plugin {}: {}", plugin.id(), why);
+        plugin.last_refusal = std::move(why);
+        defer_release(closure);
+        return MB_ERR_REFUSED;
+    }
+    // The router owns the handler; the release happens when the plugin unloads.
+    subscriptions_.emplace(next_id_++,
+                           Subscription{&plugin, MB_EVENT_INVALID, 0, nullptr, closure});
+    return MB_OK;
+}
+
+std::uint64_t PluginHost::subscribe(PluginRecord& plugin, mb_event_kind kind, std::uint32_t portnum,
+                                    mb_event_fn fn, void* user, mb_release_fn release) {
+    if (fn == nullptr || kind < MB_EVENT_TEXT || kind > MB_EVENT_LINK_DOWN) {
+        defer_release({user, release});
+        return 0;
+    }
+    const std::uint64_t id = next_id_++;
+    subscriptions_.emplace(id, Subscription{&plugin, kind, portnum, fn, {user, release}});
+    return id;
+}
+
+void PluginHost::unsubscribe(PluginRecord& plugin, std::uint64_t id) {
+    auto it = subscriptions_.find(id);
+    if (it == subscriptions_.end() || it->second.plugin != &plugin) return;
+    defer_release(it->second.closure);
+    subscriptions_.erase(it);
+}
+
+void PluginHost::dispatch(mb_event_kind kind, std::uint32_t portnum, const mb_event& event) {
+    std::vector<std::uint64_t> targets;  // handlers may (un)subscribe while we deliver
+    for (const auto& [id, s] : subscriptions_) {
+        if (s.kind == kind && (kind != MB_EVENT_PACKET || s.portnum == 0 || s.portnum == portnum)) {
+            targets.push_back(id);
+        }
+    }
+    for (const auto id : targets) {
+        auto it = subscriptions_.find(id);
+        if (it == subscriptions_.end()) continue;
+        const Subscription s = it->second;
+        invoke(*s.plugin, "event handler", [&] { s.fn(s.closure.user, &event); });
+    }
+}
+
+void PluginHost::on_text(const pb::MeshPacket& packet, bool replayed, std::uint64_t event) {
+    std::string storage;
+    const mb_packet p = to_abi(packet, replayed, mesh_.directory().self_num(), storage);
+    mb_event e{};
+    e.struct_size = sizeof e;
+    e.kind = MB_EVENT_TEXT;
+    e.event = event;
+    e.packet = &p;
+    dispatch(MB_EVENT_TEXT, 0, e);
+}
+
+void PluginHost::on_packet(const pb::MeshPacket& packet, bool replayed) {
+    if (!packet.has_decoded()) return;
+    const auto& data = packet.decoded();
+    std::string storage;
+    const mb_packet p = to_abi(packet, replayed, mesh_.directory().self_num(), storage);
+    // An answer to one of our want_response requests completes it.
+    if (data.request_id() != 0 && data.portnum() != pb::ROUTING_APP) {
+        auto it = pending_.find(data.request_id());
+        if (it != pending_.end() && it->second.want_response) {
+            mb_send_result r{};
+            r.struct_size = sizeof r;
+            r.status = MB_SEND_RESPONSE;
+            r.id = data.request_id();
+            r.from = packet.from();
+            r.response = &p;
+            finish_send(data.request_id(), r);
+        }
+    }
+    mb_event e{};
+    e.struct_size = sizeof e;
+    e.kind = MB_EVENT_PACKET;
+    e.packet = &p;
+    dispatch(MB_EVENT_PACKET, static_cast<std::uint32_t>(data.portnum()), e);
+}
+
+void PluginHost::on_link_up() {
+    mb_event e{};
+    e.struct_size = sizeof e;
+    e.kind = MB_EVENT_LINK_UP;
+    dispatch(MB_EVENT_LINK_UP, 0, e);
+}
+
+void PluginHost::on_link_down(std::string_view reason) {
+    mb_event e{};
+    e.struct_size = sizeof e;
+    e.kind = MB_EVENT_LINK_DOWN;
+    e.reason = mb_str{reason.data(), reason.size()};
+    dispatch(MB_EVENT_LINK_DOWN, 0, e);
+}
+
+std::uint64_t PluginHost::timer_start(PluginRecord& plugin, std::uint64_t delay_ms,
+                                      std::uint64_t period_ms, mb_timer_fn fn, void* user,
+                                      mb_release_fn release) {
+    if (fn == nullptr) {
+        defer_release({user, release});
+        return 0;
+    }
+    const std::uint64_t id = next_id_++;
+    auto timer = std::make_unique<boost::asio::steady_timer>(executor_);
+    timer->expires_after(std::chrono::milliseconds(delay_ms));
+    timers_.emplace(
+        id,
+        TimerEntry{
+            &plugin, std::move(timer), std::chrono::milliseconds(period_ms), fn, {user, release}});
+    arm_timer(id);
+    return id;
+}
+
+void PluginHost::arm_timer(std::uint64_t id) {
+    timers_.at(id).timer->async_wait([this, id](boost::system::error_code ec) {
+        if (ec) return;
+        auto it = timers_.find(id);
+        if (it == timers_.end()) return;
+        TimerEntry& t = it->second;
+        const bool periodic = t.period.count() > 0;
+        if (periodic) {
+            t.timer->expires_at(t.timer->expiry() + t.period);
+            arm_timer(id);
+        }
+        const auto fn = t.fn;
+        void* user = t.closure.user;
+        PluginRecord* plugin = t.plugin;
+        if (!periodic) {
+            // A one-shot timer is done once it fired; the plugin's handle then cancels nothing.
+            defer_release(t.closure);
+            timers_.erase(it);
+        }
+        invoke(*plugin, "timer", [&] { fn(user); });
+    });
+}
+
+void PluginHost::timer_cancel(PluginRecord& plugin, std::uint64_t id) {
+    auto it = timers_.find(id);
+    if (it == timers_.end() || it->second.plugin != &plugin) return;
+    it->second.timer->cancel();
+    defer_release(it->second.closure);
+    timers_.erase(it);
+}
+
+mb_result PluginHost::post_work(PluginRecord& plugin, mb_work_fn work, mb_work_fn done, void* user,
+                                mb_release_fn release) {
+    if (work == nullptr || !workers_) {
+        defer_release({user, release});
+        return MB_ERR_ARGUMENT;
+    }
+    auto in_flight = plugin.work_in_flight;
+    ++*in_flight;
+    boost::asio::post(*workers_, [this, p = &plugin, in_flight, work, done, user, release] {
+        work(user);
+        --*in_flight;  // unload() waits for this before unmapping the plugin's code
+        // Back on the loop. If the plugin was unloaded meanwhile, its code is gone: the job's
+        // memory is then left alone rather than released through an unmapped function.
+        boost::asio::post(executor_, [this, p, done, user, release] {
+            if (p->active() && done) invoke(*p, "post_work done", [&] { done(user); });
+            if (p->library.is_loaded()) defer_release({user, release});
+            flush_releases();
+        });
+    });
+    return MB_OK;
+}
+
+void PluginHost::release_registrations(PluginRecord& plugin) {
+    router_.remove_owner(plugin.id());
+    std::erase_if(subscriptions_, [&](auto& item) {
+        if (item.second.plugin != &plugin) return false;
+        defer_release(item.second.closure);
+        return true;
+    });
+    std::erase_if(timers_, [&](auto& item) {
+        if (item.second.plugin != &plugin) return false;
+        item.second.timer->cancel();
+        defer_release(item.second.closure);
+        return true;
+    });
+    std::erase_if(pending_, [&](auto& item) {
+        if (item.second.plugin != &plugin) return false;
+        defer_release(item.second.closure);
+        return true;
+    });
+}
+
+void PluginHost::defer_release(Closure closure) {
+    if (closure.release) releases_.push_back(closure);
+}
+
+void PluginHost::flush_releases() {
+    while (!releases_.empty()) {
+        const Closure c = releases_.back();
+        releases_.pop_back();
+        c.release(c.user);
+    }
+}
+
+}  // namespace meshbot::plugins

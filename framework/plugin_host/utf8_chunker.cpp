@@ -1,0 +1,194 @@
+#include "plugin_host/utf8_chunker.hpp"
+
+#include <stdexcept>
+
+namespace meshbot::plugins {
+namespace {
+
+constexpr std::string_view replacement = "\xEF\xBF\xBD";  // U+FFFD
+constexpr std::string_view ellipsis = "\xE2\x80\xA6";     // U+2026 "…"
+
+struct Step {
+    std::size_t length;  // bytes of the code point, or of the ill-formed subpart
+    bool valid;
+};
+
+// The code point starting at text[i], following the well-formed byte sequences of Unicode
+// table 3-7. An ill-formed sequence reports its maximal subpart (the lead byte plus the
+// continuation bytes that were still acceptable), which becomes one U+FFFD.
+Step next_code_point(std::string_view text, std::size_t i) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    if (lead < 0x80) return {1, true};
+    std::size_t continuation = 0;
+    unsigned char lo = 0x80;  // the range of the first continuation byte, narrowed for
+    unsigned char hi = 0xBF;  // leads that would otherwise allow overlongs or surrogates
+    if (lead >= 0xC2 && lead <= 0xDF) {
+        continuation = 1;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+        continuation = 2;
+        if (lead == 0xE0) lo = 0xA0;  // overlong
+        if (lead == 0xED) hi = 0x9F;  // surrogates
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+        continuation = 3;
+        if (lead == 0xF0) lo = 0x90;  // overlong
+        if (lead == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+        return {1, false};  // a stray continuation byte, C0, C1 or F5..FF
+    }
+    for (std::size_t n = 1; n <= continuation; ++n) {
+        if (i + n >= text.size()) return {n, false};
+        const auto byte = static_cast<unsigned char>(text[i + n]);
+        if (byte < lo || byte > hi) return {n, false};
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    return {continuation + 1, true};
+}
+
+bool is_continuation(char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
+
+bool is_blank(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+// The largest code point boundary <= pos in valid UTF-8.
+std::size_t boundary_at_or_before(std::string_view text, std::size_t pos) {
+    if (pos >= text.size()) return text.size();
+    while (pos > 0 && is_continuation(text[pos]))
+        --pos;
+    return pos;
+}
+
+std::size_t decimal_digits(std::size_t n) {
+    std::size_t digits = 1;
+    for (; n >= 10; n /= 10)
+        ++digits;
+    return digits;
+}
+
+// The bodies of the parts of `text` (valid UTF-8, longer than max_bytes), assuming the part
+// count n has `n_digits` digits: part i then has the prefix "(i/n) " of 4 + digits(i) +
+// n_digits bytes.
+std::vector<std::string> split_bodies(std::string_view text, std::size_t max_bytes,
+                                      std::size_t n_digits) {
+    std::vector<std::string> bodies;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        const std::size_t prefix = 4 + decimal_digits(bodies.size() + 1) + n_digits;
+        if (prefix >= max_bytes)
+            throw std::invalid_argument("split_reply: " + std::to_string(max_bytes) +
+                                        " bytes leave no room for text after the part number");
+        const std::size_t budget = max_bytes - prefix;
+        if (text.size() - pos <= budget) {
+            bodies.emplace_back(text.substr(pos));
+            break;
+        }
+        // The window is text[pos, end); a blank at `end` itself is a perfect cut.
+        const std::size_t end = pos + budget;
+        std::size_t cut = pos;   // the body is text[pos, cut)
+        std::size_t next = pos;  // where the next part starts
+        std::size_t blank = 0;
+        std::size_t newline = 0;
+        for (std::size_t k = end; k > pos && blank == 0; --k) {
+            if (is_blank(text[k])) blank = k;
+        }
+        for (std::size_t k = end; k > pos && newline == 0; --k) {
+            if (text[k] == '\n') newline = k;
+        }
+        // A newline ends a thought, but each part costs a packet and >= 2 s of airtime, so
+        // only when the part stays at least half full.
+        const std::size_t at = newline != 0 && newline - pos >= budget / 2 ? newline : blank;
+        if (at != 0) {
+            cut = at;
+            while (cut > pos && is_blank(text[cut - 1]))
+                --cut;
+            next = at + 1;
+        }
+        if (cut == pos) {  // no blank, or only blanks before it
+            cut = boundary_at_or_before(text, end);
+            if (cut == pos)
+                throw std::invalid_argument(
+                    "split_reply: " + std::to_string(max_bytes) +
+                    " bytes leave no room for a character after the part number");
+            next = cut;
+        }
+        bodies.emplace_back(text.substr(pos, cut - pos));
+        pos = next;
+        while (pos < text.size() && is_blank(text[pos]))
+            ++pos;
+    }
+    return bodies;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        const Step step = next_code_point(text, i);
+        if (!step.valid) return false;
+        i += step.length;
+    }
+    return true;
+}
+
+std::string sanitize_utf8(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        const Step step = next_code_point(text, i);
+        if (step.valid)
+            out.append(text.substr(i, step.length));
+        else
+            out.append(replacement);
+        i += step.length;
+    }
+    return out;
+}
+
+std::string truncate_utf8(std::string_view text, std::size_t max_bytes) {
+    std::string clean = sanitize_utf8(text);
+    if (clean.size() <= max_bytes) return clean;
+    if (max_bytes < ellipsis.size()) {
+        clean.resize(boundary_at_or_before(clean, max_bytes));
+        return clean;
+    }
+    std::size_t cut = boundary_at_or_before(clean, max_bytes - ellipsis.size());
+    while (cut > 0 && is_blank(clean[cut - 1]))
+        --cut;
+    clean.resize(cut);
+    clean.append(ellipsis);
+    return clean;
+}
+
+std::vector<std::string> split_reply(std::string_view text, std::size_t max_bytes) {
+    const std::string clean = sanitize_utf8(text);
+    if (clean.size() <= max_bytes) return {clean};
+
+    // The prefix width depends on n, and n on the prefix width: start at one digit and widen
+    // until the count fits the width it was computed with. The width only grows and the count
+    // is at most the byte count, so this ends; should a wider assumption ever give a count
+    // with fewer digits, the real prefixes are only shorter than budgeted.
+    std::size_t n_digits = 1;
+    std::vector<std::string> bodies = split_bodies(clean, max_bytes, n_digits);
+    while (decimal_digits(bodies.size()) > n_digits) {
+        n_digits = decimal_digits(bodies.size());
+        bodies = split_bodies(clean, max_bytes, n_digits);
+    }
+
+    const std::string n = std::to_string(bodies.size());
+    std::vector<std::string> parts;
+    parts.reserve(bodies.size());
+    for (std::size_t i = 0; i < bodies.size(); ++i) {
+        // Appended piece by piece: g++ 12 -O3 warns falsely (-Wrestrict, PR 105329) about
+        // a chain of operator+ starting from a literal.
+        std::string& part = parts.emplace_back();
+        part.reserve(max_bytes);
+        part.append("(").append(std::to_string(i + 1)).append("/").append(n).append(") ");
+        part.append(bodies[i]);
+    }
+    return parts;
+}
+
+}  // namespace meshbot::plugins

@@ -1,0 +1,173 @@
+#pragma once
+// Value types the SDK hands to plugin code: copies of what crossed the C boundary, safe to keep.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "meshbot/abi.h"
+
+namespace meshbot {
+
+inline constexpr std::uint32_t kBroadcast = MB_BROADCAST;
+
+namespace detail {
+inline std::string_view view(mb_str s) { return s.data ? std::string_view(s.data, s.size) : std::string_view(); }
+inline std::string_view view(mb_bytes b) {
+    return b.data ? std::string_view(reinterpret_cast<const char*>(b.data), b.size) : std::string_view();
+}
+inline mb_str str(std::string_view s) { return mb_str{s.data(), s.size()}; }
+inline mb_bytes bytes(std::string_view s) {
+    return mb_bytes{reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+}  // namespace detail
+
+// "!0badc0de": the Meshtastic text form of a node number.
+inline std::string node_id(std::uint32_t num) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out = "!00000000";
+    for (int i = 8; i >= 1; --i, num >>= 4) out[static_cast<std::size_t>(i)] = hex[num & 0xF];
+    return out;
+}
+
+struct Position {
+    double latitude = 0;  // degrees
+    double longitude = 0;
+    std::int32_t altitude = 0;  // metres
+};
+
+struct DeviceMetrics {
+    std::uint32_t battery_level = 0;  // percent; above 100 means external power
+    float voltage = 0;
+    float channel_utilization = 0;
+    float air_util_tx = 0;
+    std::uint32_t uptime_seconds = 0;
+};
+
+// A node as the bot knows it.
+struct NodeInfo {
+    std::uint32_t num = 0;
+    std::string id;
+    std::string long_name;
+    std::string short_name;
+    std::uint32_t role = 0;
+    std::uint32_t hw_model = 0;
+    std::string public_key;
+    std::uint32_t last_heard = 0;  // epoch seconds, 0 = never
+    float snr = 0;
+    int hops_away = -1;  // -1 = unknown
+    bool is_self = false;
+    std::optional<Position> position;
+    std::optional<DeviceMetrics> metrics;
+
+    // The short name, or the last four hex digits of the id when the node never said its name.
+    std::string display_name() const {
+        if (!short_name.empty()) return short_name;
+        const std::string full = id.empty() ? node_id(num) : id;
+        return full.substr(full.size() - 4);
+    }
+
+    static NodeInfo from(const mb_node& n) {
+        NodeInfo out;
+        out.num = n.num;
+        out.id = std::string(detail::view(n.id));
+        out.long_name = std::string(detail::view(n.long_name));
+        out.short_name = std::string(detail::view(n.short_name));
+        out.role = n.role;
+        out.hw_model = n.hw_model;
+        out.public_key = std::string(detail::view(n.public_key));
+        out.last_heard = n.last_heard;
+        out.snr = n.snr;
+        out.hops_away = n.hops_away;
+        out.is_self = n.is_self != 0;
+        if (n.has_position) {
+            out.position = Position{n.latitude_i / 1e7, n.longitude_i / 1e7, n.altitude};
+        }
+        if (n.has_device_metrics) {
+            out.metrics = DeviceMetrics{n.battery_level, n.voltage, n.channel_utilization,
+                                        n.air_util_tx, n.uptime_seconds};
+        }
+        return out;
+    }
+};
+
+// A received mesh packet.
+struct Packet {
+    std::uint32_t from = 0;
+    std::uint32_t to = 0;
+    std::uint32_t id = 0;
+    std::uint32_t channel = 0;
+    std::uint32_t portnum = 0;
+    std::string payload;
+    std::uint32_t request_id = 0;
+    bool want_response = false;
+    bool pki_encrypted = false;
+    bool is_dm = false;
+    bool replayed = false;
+    float rx_snr = 0;
+    std::int32_t rx_rssi = 0;
+    int hops_away = -1;
+    std::uint32_t rx_time = 0;
+    std::string mesh_packet;  // the serialized MeshPacket, for plugins that parse it
+
+    std::string_view text() const { return payload; }
+
+    static Packet from_abi(const mb_packet& p) {
+        Packet out;
+        out.from = p.from;
+        out.to = p.to;
+        out.id = p.id;
+        out.channel = p.channel;
+        out.portnum = p.portnum;
+        out.payload = std::string(detail::view(p.payload));
+        out.request_id = p.request_id;
+        out.want_response = p.want_response != 0;
+        out.pki_encrypted = p.pki_encrypted != 0;
+        out.is_dm = p.is_dm != 0;
+        out.replayed = p.replayed != 0;
+        out.rx_snr = p.rx_snr;
+        out.rx_rssi = p.rx_rssi;
+        out.hops_away = p.hops_away;
+        out.rx_time = p.rx_time;
+        out.mesh_packet = std::string(detail::view(p.mesh_packet));
+        return out;
+    }
+};
+
+// How a send_data() ended.
+struct SendResult {
+    enum class Status {
+        acked = MB_SEND_ACKED,
+        sent = MB_SEND_SENT,
+        response = MB_SEND_RESPONSE,
+        nak = MB_SEND_NAK,
+        timeout = MB_SEND_TIMEOUT,
+        expired = MB_SEND_EXPIRED,
+        rejected = MB_SEND_REJECTED,
+        cancelled = MB_SEND_CANCELLED,
+    };
+    Status status = Status::rejected;
+    std::uint32_t id = 0;
+    int routing_error = 0;
+    std::uint32_t from = 0;
+    std::optional<Packet> response;
+    std::string message;
+
+    bool ok() const {
+        return status == Status::acked || status == Status::sent || status == Status::response;
+    }
+
+    static SendResult from_abi(const mb_send_result& r) {
+        SendResult out;
+        out.status = static_cast<Status>(r.status);
+        out.id = r.id;
+        out.routing_error = r.routing_error;
+        out.from = r.from;
+        if (r.response) out.response = Packet::from_abi(*r.response);
+        out.message = std::string(detail::view(r.message));
+        return out;
+    }
+};
+
+}  // namespace meshbot
