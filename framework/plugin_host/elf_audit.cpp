@@ -21,65 +21,61 @@ namespace fs = std::filesystem;
 
 // The socket-level APIs a plugin needs to reach the network on its own. The list is about
 // *creating or using network endpoints*, not about file descriptors in general:
-//   - socket, connect, bind, listen, accept, accept4: open, dial or serve an endpoint.
+//   - socket, connect, bind, listen, accept, accept4 (and glibc's exported __socket and
+//     __connect aliases): open, dial or serve an endpoint.
 //   - sendto, sendmsg, sendmmsg, recvfrom, recvmsg, recvmmsg: datagram I/O, which needs no
 //     connect() (a UDP socket can talk to any address with sendto alone).
-//   - getaddrinfo, getaddrinfo_a, getnameinfo, gethostbyname*, gethostbyaddr*: name lookups,
-//     which themselves send DNS queries.
-//   - res_* / __res_*: the resolver, also DNS traffic. <resolv.h> #defines res_query to
-//     __res_query, so objects import the underscored name; glibc 2.34+ also exports the plain
-//     one. res_mkquery only builds a packet and is not listed.
+//   - getaddrinfo, getaddrinfo_a, getnameinfo, gethostbyname*, gethostbyaddr* and
+//     libresolv's res_gethostby*: name lookups, which themselves send DNS queries.
+//   - res_* / __res_* query, search, querydomain and send (and their n-variants): the
+//     resolver, also DNS traffic. <resolv.h> #defines res_query to __res_query, so objects
+//     import the underscored name; glibc 2.34+ also exports the plain one. res_mkquery only
+//     builds a packet and is not listed.
 // Left out on purpose: socketpair (a local pair, no address family reaches the network),
 // send/recv/read/write/setsockopt (they only act on a socket obtained by a listed call) and
 // syscall/dlsym (too common to flag; see the header's "not a sandbox").
-constexpr std::string_view network_symbols[] = {
-    // endpoints
-    "socket",
-    "__socket",
-    "connect",
-    "__connect",
-    "bind",
-    "listen",
-    "accept",
-    "accept4",
-    // datagram I/O
-    "sendto",
-    "sendmsg",
-    "sendmmsg",
-    "recvfrom",
-    "recvmsg",
-    "recvmmsg",
-    // name lookups
-    "getaddrinfo",
-    "getaddrinfo_a",
-    "getnameinfo",
-    "gethostbyname",
-    "gethostbyname_r",
-    "gethostbyname2",
-    "gethostbyname2_r",
-    "gethostbyaddr",
-    "gethostbyaddr_r",
-    "res_gethostbyname",
-    "res_gethostbyname2",
-    "res_gethostbyaddr",
-    // the resolver
-    "res_query",
-    "__res_query",
-    "res_nquery",
-    "__res_nquery",
-    "res_search",
-    "__res_search",
-    "res_nsearch",
-    "__res_nsearch",
-    "res_querydomain",
-    "__res_querydomain",
-    "res_nquerydomain",
-    "__res_nquerydomain",
-    "res_send",
-    "__res_send",
-    "res_nsend",
-    "__res_nsend",
-};
+constexpr std::string_view network_symbols[] = {"socket",
+                                                "__socket",
+                                                "connect",
+                                                "__connect",
+                                                "bind",
+                                                "listen",
+                                                "accept",
+                                                "accept4",
+                                                "sendto",
+                                                "sendmsg",
+                                                "sendmmsg",
+                                                "recvfrom",
+                                                "recvmsg",
+                                                "recvmmsg",
+                                                "getaddrinfo",
+                                                "getaddrinfo_a",
+                                                "getnameinfo",
+                                                "gethostbyname",
+                                                "gethostbyname_r",
+                                                "gethostbyname2",
+                                                "gethostbyname2_r",
+                                                "gethostbyaddr",
+                                                "gethostbyaddr_r",
+                                                "res_gethostbyname",
+                                                "res_gethostbyname2",
+                                                "res_gethostbyaddr",
+                                                "res_query",
+                                                "__res_query",
+                                                "res_nquery",
+                                                "__res_nquery",
+                                                "res_search",
+                                                "__res_search",
+                                                "res_nsearch",
+                                                "__res_nsearch",
+                                                "res_querydomain",
+                                                "__res_querydomain",
+                                                "res_nquerydomain",
+                                                "__res_nquerydomain",
+                                                "res_send",
+                                                "__res_send",
+                                                "res_nsend",
+                                                "__res_nsend"};
 
 // The structures of one ELF class, so the reader below is written once for both.
 struct Elf32 {

@@ -8,6 +8,10 @@ namespace meshbot::radio {
 
 namespace {
 
+// The firmware measures the text gap at its end of the link; a little extra keeps network
+// jitter from ever bringing two of our texts closer than it allows.
+constexpr auto kTextGapMargin = std::chrono::milliseconds(25);
+
 bool is_text(const pb::MeshPacket& p) {
     return p.has_decoded() && p.decoded().portnum() == pb::TEXT_MESSAGE_APP;
 }
@@ -38,8 +42,9 @@ std::optional<pb::MeshPacket> Outbox::take_next(Clock::time_point now, std::uint
     if (queue_.empty() || radio_free_ == 0u) return std::nullopt;
 
     Entry& next = queue_.front();
-    if (is_text(next.packet) && last_text_ && now < *last_text_ + options_.text_gap) {
-        wake_at = *last_text_ + options_.text_gap;
+    const auto gap = options_.text_gap + kTextGapMargin;
+    if (is_text(next.packet) && last_text_ && now < *last_text_ + gap) {
+        wake_at = *last_text_ + gap;
         return std::nullopt;
     }
     // The firmware only fills in a default hop limit for want_ack packets; set it always.
