@@ -34,48 +34,21 @@ namespace fs = std::filesystem;
 // Left out on purpose: socketpair (a local pair, no address family reaches the network),
 // send/recv/read/write/setsockopt (they only act on a socket obtained by a listed call) and
 // syscall/dlsym (too common to flag; see the header's "not a sandbox").
-constexpr std::string_view network_symbols[] = {"socket",
-                                                "__socket",
-                                                "connect",
-                                                "__connect",
-                                                "bind",
-                                                "listen",
-                                                "accept",
-                                                "accept4",
-                                                "sendto",
-                                                "sendmsg",
-                                                "sendmmsg",
-                                                "recvfrom",
-                                                "recvmsg",
-                                                "recvmmsg",
-                                                "getaddrinfo",
-                                                "getaddrinfo_a",
-                                                "getnameinfo",
-                                                "gethostbyname",
-                                                "gethostbyname_r",
-                                                "gethostbyname2",
-                                                "gethostbyname2_r",
-                                                "gethostbyaddr",
-                                                "gethostbyaddr_r",
-                                                "res_gethostbyname",
-                                                "res_gethostbyname2",
-                                                "res_gethostbyaddr",
-                                                "res_query",
-                                                "__res_query",
-                                                "res_nquery",
-                                                "__res_nquery",
-                                                "res_search",
-                                                "__res_search",
-                                                "res_nsearch",
-                                                "__res_nsearch",
-                                                "res_querydomain",
-                                                "__res_querydomain",
-                                                "res_nquerydomain",
-                                                "__res_nquerydomain",
-                                                "res_send",
-                                                "__res_send",
-                                                "res_nsend",
-                                                "__res_nsend"};
+// One line per group reads better than one name per line.
+// clang-format off
+constexpr std::string_view network_symbols[] = {
+    "socket", "__socket", "connect", "__connect", "bind", "listen", "accept", "accept4",
+    "sendto", "sendmsg", "sendmmsg", "recvfrom", "recvmsg", "recvmmsg",
+    "getaddrinfo", "getaddrinfo_a", "getnameinfo",
+    "gethostbyname", "gethostbyname_r", "gethostbyname2", "gethostbyname2_r",
+    "gethostbyaddr", "gethostbyaddr_r",
+    "res_gethostbyname", "res_gethostbyname2", "res_gethostbyaddr",
+    "res_query", "__res_query", "res_nquery", "__res_nquery",
+    "res_search", "__res_search", "res_nsearch", "__res_nsearch",
+    "res_querydomain", "__res_querydomain", "res_nquerydomain", "__res_nquerydomain",
+    "res_send", "__res_send", "res_nsend", "__res_nsend",
+};
+// clang-format on
 
 // The structures of one ELF class, so the reader below is written once for both.
 struct Elf32 {

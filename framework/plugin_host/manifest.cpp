@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <system_error>
@@ -249,11 +251,9 @@ ManifestLoad parse_manifest(std::string_view toml_text, const std::filesystem::p
             m.name = std::move(*name);
     }
     if (auto version = r.string("version", true)) {
+        const std::string problem = "\"" + *version + "\" is not a semantic version";
         if (!is_semver(*version))
-            r.error(r.node("version"), "version",
-                    "\"" + *version +
-                        "\" is not a semantic version MAJOR.MINOR.PATCH (e.g. "
-                        "\"1.0.0\")");
+            r.error(r.node("version"), "version", problem + " MAJOR.MINOR.PATCH (e.g. \"1.0.0\")");
         else
             m.version = std::move(*version);
     }

@@ -68,6 +68,11 @@ std::size_t decimal_digits(std::size_t n) {
     return digits;
 }
 
+[[noreturn]] void throw_too_small(std::size_t max_bytes) {
+    throw std::invalid_argument("split_reply: " + std::to_string(max_bytes) +
+                                " bytes leave no room for a character after the part number");
+}
+
 // The bodies of the parts of `text` (valid UTF-8, longer than max_bytes), assuming the part
 // count n has `n_digits` digits: part i then has the prefix "(i/n) " of 4 + digits(i) +
 // n_digits bytes.
@@ -77,9 +82,7 @@ std::vector<std::string> split_bodies(std::string_view text, std::size_t max_byt
     std::size_t pos = 0;
     while (pos < text.size()) {
         const std::size_t prefix = 4 + decimal_digits(bodies.size() + 1) + n_digits;
-        if (prefix >= max_bytes)
-            throw std::invalid_argument("split_reply: " + std::to_string(max_bytes) +
-                                        " bytes leave no room for text after the part number");
+        if (prefix >= max_bytes) throw_too_small(max_bytes);
         const std::size_t budget = max_bytes - prefix;
         if (text.size() - pos <= budget) {
             bodies.emplace_back(text.substr(pos));
@@ -108,10 +111,7 @@ std::vector<std::string> split_bodies(std::string_view text, std::size_t max_byt
         }
         if (cut == pos) {  // no blank, or only blanks before it
             cut = boundary_at_or_before(text, end);
-            if (cut == pos)
-                throw std::invalid_argument(
-                    "split_reply: " + std::to_string(max_bytes) +
-                    " bytes leave no room for a character after the part number");
+            if (cut == pos) throw_too_small(max_bytes);  // the next code point does not fit
             next = cut;
         }
         bodies.emplace_back(text.substr(pos, cut - pos));
