@@ -265,6 +265,7 @@ const mb_host_api& PluginHost::api() {
 }
 
 void PluginHost::on_node_updated(const pb::NodeInfo& node) {
+    if (!has_subscribers(MB_EVENT_NODE_UPDATED)) return;
     const std::string id = radio::node_id(node.num());
     const mb_node n = to_abi(node, mesh_.directory().self_num(), id);
     mb_event e{};

@@ -150,6 +150,7 @@ private:
     template <typename Body>
     void invoke(PluginRecord& plugin, const char* what, Body&& body);
     void dispatch(mb_event_kind kind, std::uint32_t portnum, const mb_event& event);
+    bool has_subscribers(mb_event_kind kind) const;
     void arm_timer(std::uint64_t id);
     void finish_send(std::uint32_t id, const mb_send_result& result);
     void sweep_pending();

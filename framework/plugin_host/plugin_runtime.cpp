@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <cstring>
 
 #include "plugin_host/plugin_host.hpp"
@@ -313,7 +314,13 @@ void PluginHost::dispatch(mb_event_kind kind, std::uint32_t portnum, const mb_ev
     }
 }
 
+bool PluginHost::has_subscribers(mb_event_kind kind) const {
+    return std::any_of(subscriptions_.begin(), subscriptions_.end(),
+                       [kind](const auto& item) { return item.second.kind == kind; });
+}
+
 void PluginHost::on_text(const pb::MeshPacket& packet, bool replayed, std::uint64_t event) {
+    if (!has_subscribers(MB_EVENT_TEXT)) return;
     std::string storage;
     const mb_packet p = to_abi(packet, replayed, mesh_.directory().self_num(), storage);
     mb_event e{};
@@ -327,6 +334,8 @@ void PluginHost::on_text(const pb::MeshPacket& packet, bool replayed, std::uint6
 void PluginHost::on_packet(const pb::MeshPacket& packet, bool replayed) {
     if (!packet.has_decoded()) return;
     const auto& data = packet.decoded();
+    const bool answers_request = data.request_id() != 0 && pending_.count(data.request_id()) != 0;
+    if (!answers_request && !has_subscribers(MB_EVENT_PACKET)) return;  // the common case: cheap
     std::string storage;
     const mb_packet p = to_abi(packet, replayed, mesh_.directory().self_num(), storage);
     // An answer to one of our want_response requests completes it.

@@ -42,7 +42,8 @@ std::optional<pb::MeshPacket> Outbox::take_next(Clock::time_point now, std::uint
     if (queue_.empty() || radio_free_ == 0u) return std::nullopt;
 
     Entry& next = queue_.front();
-    const auto gap = options_.text_gap + kTextGapMargin;
+    const auto gap = options_.text_gap > Clock::duration::zero() ? options_.text_gap + kTextGapMargin
+                                                                 : Clock::duration::zero();
     if (is_text(next.packet) && last_text_ && now < *last_text_ + gap) {
         wake_at = *last_text_ + gap;
         return std::nullopt;
@@ -72,6 +73,7 @@ void Outbox::on_queue_status(const pb::QueueStatus& status, Clock::time_point no
 void Outbox::accept(Entry entry, Clock::time_point now) {
     entry.deadline = now + (entry.packet.want_ack() ? options_.ack_timeout : options_.nak_grace);
     const std::uint32_t id = entry.packet.id();
+    deadlines_.emplace(entry.deadline, id);
     awaiting_.insert_or_assign(id, std::move(entry));
 }
 
@@ -90,6 +92,7 @@ bool Outbox::on_routing(const pb::MeshPacket& packet, Clock::time_point now) {
         it = awaiting_.find(request_id);
     }
     Entry entry = std::move(it->second);
+    deadlines_.erase({entry.deadline, request_id});
     awaiting_.erase(it);
 
     const int error = routing.has_error_reason() ? routing.error_reason() : 0;
@@ -131,18 +134,18 @@ Clock::time_point Outbox::tick(Clock::time_point now) {
         unconfirmed_.reset();
         accept(std::move(entry), now);
     }
-    for (auto it = awaiting_.begin(); it != awaiting_.end();) {
-        if (now < it->second.deadline) {
-            earliest = std::min(earliest, it->second.deadline);
-            ++it;
-            continue;
-        }
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+        const std::uint32_t id = deadlines_.begin()->second;
+        deadlines_.erase(deadlines_.begin());
+        auto it = awaiting_.find(id);
+        if (it == awaiting_.end()) continue;
         Entry entry = std::move(it->second);
-        it = awaiting_.erase(it);
+        awaiting_.erase(it);
         const auto status =
             entry.packet.want_ack() ? SendResult::Status::timeout : SendResult::Status::sent;
         complete(entry, {status, entry.packet.id(), 0, 0});
     }
+    if (!deadlines_.empty()) earliest = std::min(earliest, deadlines_.begin()->first);
     return earliest;
 }
 
@@ -150,6 +153,7 @@ void Outbox::cancel_all() {
     // Callbacks may enqueue again; take everything out first.
     auto queue = std::exchange(queue_, {});
     auto awaiting = std::exchange(awaiting_, {});
+    deadlines_.clear();
     auto unconfirmed = std::exchange(unconfirmed_, std::nullopt);
     auto cancel = [this](Entry& e) {
         complete(e, {SendResult::Status::cancelled, e.packet.id(), 0, 0});

@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <set>
 #include <unordered_map>
 
 #include "mesh.pb.h"
@@ -89,6 +90,8 @@ private:
     std::deque<Entry> queue_;
     std::optional<Entry> unconfirmed_;
     std::unordered_map<std::uint32_t, Entry> awaiting_;
+    // awaiting_ ordered by deadline, so tick() touches only what is due.
+    std::set<std::pair<Clock::time_point, std::uint32_t>> deadlines_;
     std::optional<std::uint32_t> radio_free_;  // unknown until the first queueStatus
     std::optional<Clock::time_point> last_text_;
 };
