@@ -117,6 +117,7 @@ CommandRouter::Outcome CommandRouter::on_text(const pb::MeshPacket& packet, bool
     }
 
     if (name == kHelp) {
+        spdlog::info("commands: {}help from {}", config_.prefix, radio::node_id(sender));
         help(packet, args, is_dm);
         return Outcome::ran;
     }
