@@ -60,7 +60,9 @@ public:
     }
     void handshake() {
         pb::ToRadio request;
-        do request = read(); while (!request.has_want_config_id());
+        do
+            request = read();
+        while (!request.has_want_config_id());
         pb::FromRadio m;
         m.mutable_my_info()->set_my_node_num(kMyNode);
         write(m);
@@ -142,13 +144,17 @@ void loopback_baseline() {
         const auto start = Clock::now();
         asio::write(s, asio::buffer(frame));
         asio::read(s, asio::buffer(back));
-        if (i >= 200) micros.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+        if (i >= 200)
+            micros.push_back(
+                std::chrono::duration<double, std::micro>(Clock::now() - start).count());
     }
     s.close();
     echo.join();
     std::sort(micros.begin(), micros.end());
-    std::printf("baseline, a frame bounced by a bare thread over loopback: p50 %.1f us, p99 %.1f us, max %.1f us\n",
-                micros[micros.size() / 2], micros[micros.size() * 99 / 100], micros.back());
+    std::printf(
+        "baseline, a frame bounced by a bare thread over loopback: p50 %.1f us, p99 %.1f us, max "
+        "%.1f us\n",
+        micros[micros.size() / 2], micros[micros.size() * 99 / 100], micros.back());
 }
 
 void dispatch_latency() {
@@ -179,16 +185,18 @@ void dispatch_latency() {
     constexpr int kCommands = 10000;
     std::vector<double> micros;
     micros.reserve(kCommands);
-    for (int i = 0; i < 200; ++i) radio.command(1000 + i, "/echo warm-up " + std::to_string(i));
+    for (int i = 0; i < 200; ++i)
+        radio.command(1000 + i, "/echo warm-up " + std::to_string(i));
     for (int i = 0; i < kCommands; ++i) {
         const auto took = radio.command(100000 + i, "/echo number " + std::to_string(i));
         micros.push_back(std::chrono::duration<double, std::micro>(took).count());
     }
     std::sort(micros.begin(), micros.end());
     auto pct = [&](double p) { return micros[static_cast<std::size_t>(p * (micros.size() - 1))]; };
-    std::printf("dispatch latency over %d commands (frame in -> first reply frame out, pacing off): "
-                "p50 %.1f us, p99 %.1f us, max %.1f us\n",
-                kCommands, pct(0.50), pct(0.99), micros.back());
+    std::printf(
+        "dispatch latency over %d commands (frame in -> first reply frame out, pacing off): "
+        "p50 %.1f us, p99 %.1f us, max %.1f us\n",
+        kCommands, pct(0.50), pct(0.99), micros.back());
 
     asio::post(io, [&] { bot.stop([&] { io.stop(); }); });
     loop.join();
@@ -207,25 +215,29 @@ void peak_rss_with_three_plugins() {
     bp::ipstream sim_out;
     bp::opstream sim_in;
     bp::child sim((build_dir / "bin/meshbot-sim").string(), "--port", "0", "--nodes", "250",
-                  bp::std_out > sim_out, bp::std_in < sim_in, bp::std_err > bp::null);
+                  bp::std_out > sim_out, bp::std_in<sim_in, bp::std_err> bp::null);
     std::string line;
     std::getline(sim_out, line);
     std::smatch m;
-    if (!std::regex_search(line, m, std::regex(R"(:(\d+)$)"))) throw std::runtime_error("sim: " + line);
+    if (!std::regex_search(line, m, std::regex(R"(:(\d+)$)")))
+        throw std::runtime_error("sim: " + line);
     const auto config = std::filesystem::temp_directory_path() / "meshbot-dispatch-bench.toml";
-    std::ofstream(config) << "[radio]\nport = " << m[1] << "\n[bot]\ndata_dir = \""
-                          << (std::filesystem::temp_directory_path() / "meshbot-bench-data").string()
-                          << "\"\n[plugins]\ndirs = [\"" << (build_dir / "plugins").string() << "\", \""
-                          << (build_dir / "tests/test_plugins").string() << "\"]\n[log]\nlevel = \"info\"\n";
+    std::ofstream(config)
+        << "[radio]\nport = " << m[1] << "\n[bot]\ndata_dir = \""
+        << (std::filesystem::temp_directory_path() / "meshbot-bench-data").string()
+        << "\"\n[plugins]\ndirs = [\"" << (build_dir / "plugins").string() << "\", \""
+        << (build_dir / "tests/test_plugins").string() << "\"]\n[log]\nlevel = \"info\"\n";
     bp::ipstream out;
-    bp::child bot((build_dir / "bin/meshbot").string(), "--config", config.string(), bp::std_out > out);
+    bp::child bot((build_dir / "bin/meshbot").string(), "--config", config.string(),
+                  bp::std_out > out);
     int plugins = 0;
     while (std::getline(out, line) && line.find("ready: node") == std::string::npos) {
         if (line.find(": loaded from") != std::string::npos) ++plugins;
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));
-    std::printf("meshbot with %d plugins loaded, after a 250-node handshake: peak RSS (VmHWM) %.1f MB\n",
-                plugins, status_kb(bot.id(), "VmHWM") / 1024.0);
+    std::printf(
+        "meshbot with %d plugins loaded, after a 250-node handshake: peak RSS (VmHWM) %.1f MB\n",
+        plugins, status_kb(bot.id(), "VmHWM") / 1024.0);
     bot.terminate();
     bot.wait();
     sim.terminate();

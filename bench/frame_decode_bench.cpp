@@ -80,10 +80,18 @@ int main() {
     for (int i = 0; i < 2000; ++i) {
         std::string payload;
         switch (i % 5) {
-            case 0: payload = text_packet(rng); break;
-            case 1: payload = node_info(rng); break;
-            case 2: payload = telemetry(rng); break;
-            default: payload = queue_status(rng); break;
+            case 0:
+                payload = text_packet(rng);
+                break;
+            case 1:
+                payload = node_info(rng);
+                break;
+            case 2:
+                payload = telemetry(rng);
+                break;
+            default:
+                payload = queue_status(rng);
+                break;
         }
         const auto* bytes = reinterpret_cast<const std::uint8_t*>(payload.data());
         radio::encode_frame(std::span(bytes, payload.size()), stream);
@@ -110,12 +118,13 @@ int main() {
             decoder.feed(std::span(stream.data() + pos, n));
         }
     }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double total = static_cast<double>(frames_in_stream) * rounds;
-    std::printf("frame decode + FromRadio parse: %.0f frames in %.3f s = %.2f M frames/s "
-                "(%.1f MB/s, mean frame %zu bytes, %zu parse failures)\n",
-                total, secs, total / secs / 1e6,
-                static_cast<double>(stream.size()) * rounds / secs / 1e6,
-                stream.size() / frames_in_stream, failed);
+    std::printf(
+        "frame decode + FromRadio parse: %.0f frames in %.3f s = %.2f M frames/s "
+        "(%.1f MB/s, mean frame %zu bytes, %zu parse failures)\n",
+        total, secs, total / secs / 1e6, static_cast<double>(stream.size()) * rounds / secs / 1e6,
+        stream.size() / frames_in_stream, failed);
     return parsed == static_cast<std::size_t>(total) ? 0 : 1;
 }

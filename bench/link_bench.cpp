@@ -35,8 +35,8 @@ struct Sim {
     std::uint16_t port = 0;
 
     explicit Sim(int nodes)
-        : child((bin_dir / "meshbot-sim").string(), "--port", "0", "--nodes",
-                std::to_string(nodes), bp::std_out > out, bp::std_in < in, bp::std_err > bp::null) {
+        : child((bin_dir / "meshbot-sim").string(), "--port", "0", "--nodes", std::to_string(nodes),
+                bp::std_out > out, bp::std_in<in, bp::std_err> bp::null) {
         std::string line;
         std::getline(out, line);
         std::smatch m;
@@ -66,7 +66,8 @@ double connect_to_ready_ms(std::uint16_t port) {
     }
     bool stopped = false;
     link.stop([&] { stopped = true; });
-    while (!stopped) io.run_one_for(std::chrono::milliseconds(100));
+    while (!stopped)
+        io.run_one_for(std::chrono::milliseconds(100));
     return std::chrono::duration<double, std::milli>(ready_at - start).count();
 }
 
@@ -107,10 +108,13 @@ int main(int, char** argv) {
     for (int nodes : {250, 1000, 10000}) {
         Sim sim(nodes);
         std::vector<double> runs;
-        for (int i = 0; i < 7; ++i) runs.push_back(connect_to_ready_ms(sim.port));
+        for (int i = 0; i < 7; ++i)
+            runs.push_back(connect_to_ready_ms(sim.port));
         std::sort(runs.begin(), runs.end());
-        std::printf("connect -> ready with %5d nodes: median %7.2f ms, min %7.2f ms, max %7.2f ms (7 runs)\n",
-                    nodes, runs[runs.size() / 2], runs.front(), runs.back());
+        std::printf(
+            "connect -> ready with %5d nodes: median %7.2f ms, min %7.2f ms, max %7.2f ms (7 "
+            "runs)\n",
+            nodes, runs[runs.size() / 2], runs.front(), runs.back());
     }
     bot_peak_rss(250);
     return 0;

@@ -41,8 +41,8 @@ Bot::Bot(boost::asio::any_io_executor executor, const config::AppConfig& config)
                 [this](const radio::RadioInfo& r) { on_ready(r); },
                 [this](const std::string& why) { on_down(why); },
                 [this](const pb::MeshPacket& p, bool replayed) { on_packet(p, replayed); }}),
-      router_(config.commands,
-              [this](std::uint32_t to, std::uint32_t channel, std::string_view text) { send_text(to, channel, text); }),
+      router_(config.commands, [this](std::uint32_t to, std::uint32_t channel,
+                                      std::string_view text) { send_text(to, channel, text); }),
       plugins_(executor, config, *this, router_) {
     directory_.set_listener([this](const pb::NodeInfo& node) { plugins_.on_node_updated(node); });
 }
@@ -60,7 +60,9 @@ void Bot::on_ready(const radio::RadioInfo& radio) {
     plugins_.on_link_up();
 }
 
-void Bot::on_down(const std::string& reason) { plugins_.on_link_down(reason); }
+void Bot::on_down(const std::string& reason) {
+    plugins_.on_link_down(reason);
+}
 
 void Bot::on_packet(const pb::MeshPacket& packet, bool replayed) {
     directory_.on_packet(packet);
@@ -89,10 +91,11 @@ void Bot::send_text(std::uint32_t to, std::uint32_t channel, std::string_view te
         packet.mutable_decoded()->set_portnum(pb::TEXT_MESSAGE_APP);
         packet.mutable_decoded()->set_payload(part);
         link_.send(std::move(packet), [to](const radio::SendResult& r) {
-            if (r.status == radio::SendResult::Status::nak || r.status == radio::SendResult::Status::expired ||
+            if (r.status == radio::SendResult::Status::nak ||
+                r.status == radio::SendResult::Status::expired ||
                 r.status == radio::SendResult::Status::rejected_full) {
-                spdlog::warn("text {:#010x} to {} not delivered (status {}, routing error {})", r.id,
-                             radio::node_id(to), static_cast<int>(r.status), r.routing_error);
+                spdlog::warn("text {:#010x} to {} not delivered (status {}, routing error {})",
+                             r.id, radio::node_id(to), static_cast<int>(r.status), r.routing_error);
             }
         });
     }

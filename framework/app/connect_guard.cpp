@@ -12,13 +12,15 @@
 
 #include "radio/endpoint_registry.hpp"
 
-extern "C" __attribute__((visibility("default"))) int connect(int fd, const struct sockaddr* address,
-                                                             socklen_t length) {
+extern "C" __attribute__((visibility("default"))) int connect(int fd,
+                                                              const struct sockaddr* address,
+                                                              socklen_t length) {
     using ConnectFn = int (*)(int, const struct sockaddr*, socklen_t);
     static const auto real_connect = reinterpret_cast<ConnectFn>(dlsym(RTLD_NEXT, "connect"));
     if (!meshbot::radio::connect_permitted(fd, address, length)) {
         // No logger here: this may run on any thread, inside any library.
-        std::fprintf(stderr, "meshbot: refused a connect() to the radio from outside the radio link\n");
+        std::fprintf(stderr,
+                     "meshbot: refused a connect() to the radio from outside the radio link\n");
         errno = EACCES;
         return -1;
     }

@@ -24,7 +24,8 @@ const char* const kUsage =
 std::optional<meshbot::config::LoadResult> load(const std::string& path) {
     try {
         auto result = meshbot::config::load_config(path);
-        for (const auto& w : result.warnings) std::cerr << "meshbot: warning: " << w << "\n";
+        for (const auto& w : result.warnings)
+            std::cerr << "meshbot: warning: " << w << "\n";
         return result;
     } catch (const meshbot::config::ConfigError& e) {
         std::cerr << "meshbot: " << e.what() << "\n";
@@ -36,11 +37,9 @@ std::optional<meshbot::config::LoadResult> load(const std::string& path) {
 
 int main(int argc, char** argv) {
     po::options_description options("options");
-    options.add_options()
-        ("config,c", po::value<std::string>(), "run with this config file")
-        ("check-config", po::value<std::string>(), "validate a config file and exit")
-        ("version", "print the version and exit")
-        ("help,h", "print this help and exit");
+    options.add_options()("config,c", po::value<std::string>(), "run with this config file")(
+        "check-config", po::value<std::string>(), "validate a config file and exit")(
+        "version", "print the version and exit")("help,h", "print this help and exit");
     po::options_description hidden;
     hidden.add_options()("command", po::value<std::string>(), "subcommand");
     po::options_description all;
@@ -49,7 +48,8 @@ int main(int argc, char** argv) {
     positional.add("command", 1);
     po::variables_map vm;
     try {
-        po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+        po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(),
+                  vm);
         po::notify(vm);
     } catch (const po::error& e) {
         std::cerr << "meshbot: " << e.what() << "\n" << kUsage;

@@ -54,12 +54,13 @@ struct BotConfig {
 
 struct CommandsConfig {
     std::string prefix = "/";
-    bool dm = true;                    // answer commands sent as DMs
-    std::vector<unsigned> channels{};  // channel indexes where channel commands may run (empty: none)
-    unsigned rate_limit = 5;           // commands per sender per rate_window
+    bool dm = true;  // answer commands sent as DMs
+    std::vector<unsigned>
+        channels{};           // channel indexes where channel commands may run (empty: none)
+    unsigned rate_limit = 5;  // commands per sender per rate_window
     Seconds rate_window{60};
-    std::size_t reply_max_bytes = 200; // per reply part, UTF-8 bytes (never above 200)
-    std::vector<std::uint32_t> admins; // node numbers allowed to run privileged commands
+    std::size_t reply_max_bytes = 200;  // per reply part, UTF-8 bytes (never above 200)
+    std::vector<std::uint32_t> admins;  // node numbers allowed to run privileged commands
 };
 
 // One [plugins.<id>] table: `enabled` plus the plugin's own keys, kept as TOML text for the
@@ -78,8 +79,8 @@ struct PluginsConfig {
     // When set, only these plugin ids load; [plugins.<id>] enabled = false still wins.
     std::optional<std::vector<std::string>> enabled;
     std::map<std::string, PluginSettings> settings;  // by plugin id
-    Seconds callback_budget{0.05};  // a plugin callback slower than this is logged
-    unsigned max_faults = 3;        // callback failures before a plugin is moved to faulted
+    Seconds callback_budget{0.05};                   // a plugin callback slower than this is logged
+    unsigned max_faults = 3;  // callback failures before a plugin is moved to faulted
 };
 
 struct AppConfig {

@@ -1,4 +1,5 @@
 #include "config/config_loader.hpp"
+#include "config/text_file.hpp"
 
 #include <toml++/toml.h>
 
@@ -295,21 +296,16 @@ LoadResult load_config(const std::filesystem::path& file) {
         return ConfigError("cannot read config file '" + file.string() +
                            "': " + std::generic_category().message(error));
     };
-    std::error_code ec;
-    // Opening a directory succeeds on Linux and only the read fails; name the real problem.
-    if (std::filesystem::is_directory(file, ec)) throw cannot_read(EISDIR);
-    errno = 0;
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw cannot_read(errno != 0 ? errno : ENOENT);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) throw cannot_read(errno != 0 ? errno : EIO);
+    int error = 0;
+    const auto text = read_text_file(file, error);
+    if (!text) throw cannot_read(error);
 
     // Relative paths in the file are made absolute now, so that they keep pointing beside
     // the config file whatever the working directory later becomes.
+    std::error_code ec;
     std::filesystem::path dir = std::filesystem::absolute(file, ec).parent_path();
     if (ec) dir = file.parent_path();
-    LoadResult result = parse_document(text.str(), file.string(), dir);
+    LoadResult result = parse_document(*text, file.string(), dir);
     result.config.source = file;
     return result;
 }

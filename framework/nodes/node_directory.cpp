@@ -13,28 +13,12 @@ namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
            });
 }
 
 }  // namespace
-
-std::optional<std::uint32_t> parse_node_number(std::string_view text) {
-    int base = 10;
-    if (text.starts_with('!')) {
-        text.remove_prefix(1);
-        base = 16;
-        if (text.size() != 8) return std::nullopt;
-    } else if (text.starts_with("0x") || text.starts_with("0X")) {
-        text.remove_prefix(2);
-        base = 16;
-    }
-    if (text.empty()) return std::nullopt;
-    std::uint32_t value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
-    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-    return value;
-}
 
 void NodeDirectory::on_handshake(const radio::RadioInfo& radio) {
     self_ = radio.my_node_num;
@@ -62,7 +46,8 @@ void NodeDirectory::on_packet(const pb::MeshPacket& packet) {
     if (packet.from() == 0 || packet.from() == radio::kBroadcast) return;
     pb::NodeInfo& node = upsert(packet.from());
     if (packet.from() != self_) {
-        node.set_last_heard(packet.rx_time() ? packet.rx_time() : static_cast<std::uint32_t>(std::time(nullptr)));
+        node.set_last_heard(packet.rx_time() ? packet.rx_time()
+                                             : static_cast<std::uint32_t>(std::time(nullptr)));
         if (packet.rx_snr() != 0) node.set_snr(packet.rx_snr());
         if (packet.hop_start() != 0 && packet.hop_start() >= packet.hop_limit()) {
             node.set_hops_away(packet.hop_start() - packet.hop_limit());
@@ -109,7 +94,7 @@ const pb::NodeInfo* NodeDirectory::find(std::uint32_t num) const {
 
 const pb::NodeInfo* NodeDirectory::find(std::string_view query) const {
     if (query.empty()) return nullptr;
-    if (auto num = parse_node_number(query)) {
+    if (auto num = radio::parse_node_number(query)) {
         if (const auto* n = find(*num)) return n;
     }
     const pb::NodeInfo* by_long = nullptr;
@@ -121,7 +106,8 @@ const pb::NodeInfo* NodeDirectory::find(std::string_view query) const {
 }
 
 void NodeDirectory::for_each(const std::function<void(const pb::NodeInfo&)>& fn) const {
-    for (const auto& [num, node] : nodes_) fn(node);
+    for (const auto& [num, node] : nodes_)
+        fn(node);
 }
 
 }  // namespace meshbot::nodes

@@ -44,7 +44,4 @@ private:
     Listener listener_;
 };
 
-// Parses "123", "0x7b" or "!0000007b"; nullopt for anything else.
-std::optional<std::uint32_t> parse_node_number(std::string_view text);
-
 }  // namespace meshbot::nodes

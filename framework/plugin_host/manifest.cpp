@@ -1,4 +1,5 @@
 #include "plugin_host/manifest.hpp"
+#include "config/text_file.hpp"
 
 #include <toml++/toml.h>
 
@@ -297,16 +298,10 @@ ManifestLoad load_manifest(const std::filesystem::path& file) {
         return ManifestError("cannot read manifest '" + file.string() +
                              "': " + std::generic_category().message(error));
     };
-    std::error_code ec;
-    // Opening a directory succeeds on Linux and only the read fails; name the real problem.
-    if (std::filesystem::is_directory(file, ec)) throw cannot_read(EISDIR);
-    errno = 0;
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw cannot_read(errno != 0 ? errno : ENOENT);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) throw cannot_read(errno != 0 ? errno : EIO);
-    return parse_manifest(text.str(), file);
+    int error = 0;
+    const auto text = config::read_text_file(file, error);
+    if (!text) throw cannot_read(error);
+    return parse_manifest(*text, file);
 }
 
 }  // namespace meshbot::plugins

@@ -1,8 +1,8 @@
 // PluginHost: what loaded plugins do at run time (registrations, events, timers, sends).
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/post.hpp>
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <cstring>
 
 #include "plugin_host/plugin_host.hpp"

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <utility>
@@ -38,9 +38,11 @@ std::string address_key(const void* sa, unsigned length) {
         const auto* b = reinterpret_cast<const char*>(&in6.sin6_addr);
         static constexpr char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '\xff', '\xff'};
         if (std::memcmp(b, mapped, 12) == 0) {
-            return "4" + std::string(b + 12, 4) + std::string(reinterpret_cast<const char*>(&in6.sin6_port), 2);
+            return "4" + std::string(b + 12, 4) +
+                   std::string(reinterpret_cast<const char*>(&in6.sin6_port), 2);
         }
-        return "6" + std::string(b, 16) + std::string(reinterpret_cast<const char*>(&in6.sin6_port), 2);
+        return "6" + std::string(b, 16) +
+               std::string(reinterpret_cast<const char*>(&in6.sin6_port), 2);
     }
     return {};
 }
@@ -64,7 +66,9 @@ EndpointClaim::EndpointClaim(std::string endpoint) : endpoint_(std::move(endpoin
     }
 }
 
-EndpointClaim::~EndpointClaim() { release(); }
+EndpointClaim::~EndpointClaim() {
+    release();
+}
 
 EndpointClaim::EndpointClaim(EndpointClaim&& other) noexcept
     : endpoint_(std::exchange(other.endpoint_, {})) {}

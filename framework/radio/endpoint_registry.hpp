@@ -31,7 +31,8 @@ private:
     std::string endpoint_;
 };
 
-// The registry key for a TCP endpoint; the host is lower-cased so "LOCALHOST" and "localhost" match.
+// The registry key for a TCP endpoint; the host is lower-cased so "LOCALHOST" and "localhost"
+// match.
 std::string tcp_endpoint_key(const std::string& host, unsigned port);
 // The registry key for a serial device; symlinks are resolved so /dev/serial/by-id/... matches
 // the /dev/ttyUSB0 it points to.

@@ -23,7 +23,7 @@ std::vector<std::uint8_t> encode_frame(std::string_view payload);
 // Counters a FrameDecoder keeps, for logs and the monitor.
 struct FrameDecoderStats {
     std::uint64_t frames = 0;
-    std::uint64_t oversize = 0;     // headers announcing more than kMaxFramePayload
+    std::uint64_t oversize = 0;       // headers announcing more than kMaxFramePayload
     std::uint64_t skipped_bytes = 0;  // bytes outside any frame
 };
 

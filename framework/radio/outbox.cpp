@@ -42,8 +42,9 @@ std::optional<pb::MeshPacket> Outbox::take_next(Clock::time_point now, std::uint
     if (queue_.empty() || radio_free_ == 0u) return std::nullopt;
 
     Entry& next = queue_.front();
-    const auto gap = options_.text_gap > Clock::duration::zero() ? options_.text_gap + kTextGapMargin
-                                                                 : Clock::duration::zero();
+    const auto gap = options_.text_gap > Clock::duration::zero()
+                         ? options_.text_gap + kTextGapMargin
+                         : Clock::duration::zero();
     if (is_text(next.packet) && last_text_ && now < *last_text_ + gap) {
         wake_at = *last_text_ + gap;
         return std::nullopt;
@@ -159,8 +160,10 @@ void Outbox::cancel_all() {
         complete(e, {SendResult::Status::cancelled, e.packet.id(), 0, 0});
     };
     if (unconfirmed) cancel(*unconfirmed);
-    for (auto& e : queue) cancel(e);
-    for (auto& [id, e] : awaiting) cancel(e);
+    for (auto& e : queue)
+        cancel(e);
+    for (auto& [id, e] : awaiting)
+        cancel(e);
 }
 
 void Outbox::complete(Entry& entry, SendResult result) {

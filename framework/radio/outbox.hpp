@@ -17,18 +17,18 @@ namespace meshbot::radio {
 
 struct SendResult {
     enum class Status {
-        acked,         // routing ACK from the destination (or an implicit ACK for broadcasts)
-        sent,          // queued by the radio; no ACK was asked for
-        nak,           // routing error; see routing_error
-        timeout,       // want_ack packet with no routing answer in time
-        expired,       // waited too long for a link
-        rejected_full, // the outbox was full
-        cancelled,     // the daemon stopped first
+        acked,          // routing ACK from the destination (or an implicit ACK for broadcasts)
+        sent,           // queued by the radio; no ACK was asked for
+        nak,            // routing error; see routing_error
+        timeout,        // want_ack packet with no routing answer in time
+        expired,        // waited too long for a link
+        rejected_full,  // the outbox was full
+        cancelled,      // the daemon stopped first
     };
     Status status = Status::sent;
     std::uint32_t id = 0;
-    int routing_error = 0;    // pb::Routing::Error with nak
-    std::uint32_t from = 0;   // who answered, with acked / nak
+    int routing_error = 0;   // pb::Routing::Error with nak
+    std::uint32_t from = 0;  // who answered, with acked / nak
 };
 
 using SendCallback = std::function<void(const SendResult&)>;

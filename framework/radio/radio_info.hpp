@@ -8,6 +8,7 @@
 
 #include "config.pb.h"
 #include "mesh.pb.h"
+#include "radio/node_id.hpp"
 
 namespace meshbot::radio {
 
@@ -25,10 +26,10 @@ struct RadioInfo {
     pb::LoRaConfig lora;
     std::map<std::uint32_t, pb::NodeInfo> nodes;  // every other node in the radio's NodeDB
 
-    std::uint32_t hop_limit() const { return lora.hop_limit() ? lora.hop_limit() : kDefaultHopLimit; }
+    std::uint32_t hop_limit() const {
+        return lora.hop_limit() ? lora.hop_limit() : kDefaultHopLimit;
+    }
 };
 
-// "!0badc0de": the Meshtastic text form of a node number.
-std::string node_id(std::uint32_t num);
 
 }  // namespace meshbot::radio

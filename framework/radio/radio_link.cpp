@@ -24,7 +24,9 @@ Clock::duration to_clock(config::Seconds s) {
     return std::chrono::duration_cast<Clock::duration>(s);
 }
 
-double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(Clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
 
 SessionOptions session_options(const config::RadioConfig& c) {
     SessionOptions o;
@@ -45,12 +47,18 @@ OutboxOptions outbox_options(const config::RadioConfig& c) {
 
 const char* to_string(LinkState state) {
     switch (state) {
-        case LinkState::idle: return "idle";
-        case LinkState::connecting: return "connecting";
-        case LinkState::handshaking: return "handshaking";
-        case LinkState::ready: return "ready";
-        case LinkState::backoff: return "backoff";
-        case LinkState::stopped: return "stopped";
+        case LinkState::idle:
+            return "idle";
+        case LinkState::connecting:
+            return "connecting";
+        case LinkState::handshaking:
+            return "handshaking";
+        case LinkState::ready:
+            return "ready";
+        case LinkState::backoff:
+            return "backoff";
+        case LinkState::stopped:
+            return "stopped";
     }
     return "?";
 }
@@ -230,7 +238,8 @@ asio::awaitable<void> RadioLink::write_loop() {
         }
         auto wake_at = Clock::time_point::max();
         if (session_.ready()) {
-            if (auto packet = outbox_.take_next(Clock::now(), session_.radio().hop_limit(), wake_at)) {
+            if (auto packet =
+                    outbox_.take_next(Clock::now(), session_.radio().hop_limit(), wake_at)) {
                 pb::ToRadio message;
                 *message.mutable_packet() = std::move(*packet);
                 queue_to_radio(message);
@@ -257,13 +266,15 @@ asio::awaitable<void> RadioLink::watchdog_loop() {
             break;
         }
         if (session_.handshaking() && now >= handshake_deadline_) {
-            lose("handshake timed out after " + std::to_string(seconds(to_clock(config_.handshake_timeout))) + " s");
+            lose("handshake timed out after " +
+                 std::to_string(seconds(to_clock(config_.handshake_timeout))) + " s");
             break;
         }
         const auto silence = silence_limit();
         if (session_.ready() && now - stats_.last_rx >= silence) {
             char why[96];
-            std::snprintf(why, sizeof why, "no data from the radio for %.1f s", seconds(now - stats_.last_rx));
+            std::snprintf(why, sizeof why, "no data from the radio for %.1f s",
+                          seconds(now - stats_.last_rx));
             lose(why);
             break;
         }
@@ -304,7 +315,8 @@ void RadioLink::start_handshake(const std::string& why) {
     const auto now = Clock::now();
     session_.begin_handshake(nonce, now);
     handshake_deadline_ = now + to_clock(config_.handshake_timeout);
-    set_state(LinkState::handshaking, why + ", requesting config (nonce " + std::to_string(nonce) + ")");
+    set_state(LinkState::handshaking,
+              why + ", requesting config (nonce " + std::to_string(nonce) + ")");
     pb::ToRadio request;
     request.set_want_config_id(nonce);
     queue_to_radio(request);
@@ -315,7 +327,8 @@ void RadioLink::on_frame(std::span<const std::uint8_t> payload) {
     pb::FromRadio message;
     if (!message.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
         ++stats_.undecodable;
-        spdlog::warn("radio {}: dropped an undecodable frame of {} bytes", description_, payload.size());
+        spdlog::warn("radio {}: dropped an undecodable frame of {} bytes", description_,
+                     payload.size());
         return;
     }
     const auto now = Clock::now();
@@ -326,7 +339,8 @@ void RadioLink::on_frame(std::span<const std::uint8_t> payload) {
             ++stats_.handshakes;
             stats_.ready_since = now;
             const RadioInfo& radio = session_.radio();
-            radio_answers_heartbeats_ = firmware_answers_heartbeat(radio.metadata.firmware_version());
+            radio_answers_heartbeats_ =
+                firmware_answers_heartbeat(radio.metadata.firmware_version());
             next_heartbeat_ = now + to_clock(config_.heartbeat_interval);
             char detail[160];
             std::snprintf(detail, sizeof detail, "node %s, %zu other nodes, firmware %s",
@@ -414,6 +428,8 @@ void RadioLink::set_state(LinkState state, const std::string& detail) {
     spdlog::info("radio {}: {}: {}", description_, to_string(state), detail);
 }
 
-void RadioLink::wake_writer() { writer_timer_.cancel(); }
+void RadioLink::wake_writer() {
+    writer_timer_.cancel();
+}
 
 }  // namespace meshbot::radio

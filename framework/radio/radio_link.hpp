@@ -4,9 +4,9 @@
 //          +-----------+  connected  +-------------+ config_complete_id == nonce +-------+
 //   +----> | connecting| ----------> | handshaking | --------------------------> | ready |
 //   |      +-----------+             +-------------+ <-- rebooted / my_info ---- +-------+
-//   |            | failed, timeout          | EOF, write error, deadline            | EOF, write error,
-//   |            v                          v                                       v silence
-//   |      +-------------------------------------------------------------------------+
+//   |            | failed, timeout          | EOF, write error, deadline            | EOF, write
+//   error, |            v                          v                                       v
+//   silence |      +-------------------------------------------------------------------------+
 //   +------| backoff: 1 s doubling to 60 s, jittered; reset after a stable period     |
 //          +-------------------------------------------------------------------------+
 
@@ -38,11 +38,11 @@ const char* to_string(LinkState state);
 
 struct LinkStats {
     std::uint64_t connect_attempts = 0;
-    std::uint64_t connections = 0;   // connects that succeeded
-    std::uint64_t handshakes = 0;    // handshakes that completed
+    std::uint64_t connections = 0;  // connects that succeeded
+    std::uint64_t handshakes = 0;   // handshakes that completed
     std::uint64_t frames_in = 0;
     std::uint64_t frames_out = 0;
-    std::uint64_t undecodable = 0;   // frames that were not a FromRadio
+    std::uint64_t undecodable = 0;  // frames that were not a FromRadio
     std::uint64_t duplicates = 0;
     Clock::time_point ready_since{};
     Clock::time_point last_rx{};

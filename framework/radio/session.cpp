@@ -5,12 +5,6 @@
 
 namespace meshbot::radio {
 
-std::string node_id(std::uint32_t num) {
-    char buf[12];
-    std::snprintf(buf, sizeof buf, "!%08x", num);
-    return buf;
-}
-
 std::uint32_t random_config_nonce() {
     static thread_local std::mt19937 rng{std::random_device{}()};
     for (;;) {
@@ -34,7 +28,8 @@ SessionEvent Session::on_from_radio(const pb::FromRadio& message, Clock::time_po
             return on_packet(message.packet(), now);
         case pb::FromRadio::kMyInfo:
             if (phase_ != Phase::handshaking) {
-                return {Kind::restart_handshake, false, "the radio sent my_info outside a handshake"};
+                return {Kind::restart_handshake, false,
+                        "the radio sent my_info outside a handshake"};
             }
             pending_.my_info = message.my_info();
             pending_.my_node_num = message.my_info().my_node_num();

@@ -24,14 +24,14 @@ struct SessionOptions {
 // What one FromRadio meant for the session.
 struct SessionEvent {
     enum class Kind {
-        none,                // consumed (handshake data, log record, ...)
-        ready,               // config_complete_id matched our nonce
-        restart_handshake,   // rebooted, or my_info outside a handshake: ask for the config again
-        packet,              // a mesh packet to deliver
-        duplicate,           // a (from, id) we already delivered
+        none,               // consumed (handshake data, log record, ...)
+        ready,              // config_complete_id matched our nonce
+        restart_handshake,  // rebooted, or my_info outside a handshake: ask for the config again
+        packet,             // a mesh packet to deliver
+        duplicate,          // a (from, id) we already delivered
         queue_status,
-        notification,        // clientNotification: a human-readable warning from the radio
-        stale_complete,      // config_complete_id for a nonce we did not ask for
+        notification,    // clientNotification: a human-readable warning from the radio
+        stale_complete,  // config_complete_id for a nonce we did not ask for
     };
     Kind kind = Kind::none;
     bool replayed = false;  // with packet: delivered during or just after the handshake

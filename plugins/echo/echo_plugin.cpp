@@ -21,12 +21,12 @@ public:
         reply_mode_ = config.get_or("mode", "broadcast") == "reply";
         repeat_window_ = std::chrono::seconds(config.get_or<int>("repeat_window", 5));
 
-        host_.command({.name = "echo",
-                       .args = "<text>",
-                       .help = reply_mode_ ? "send your text back to you"
-                                           : "repeat your text on the channel",
-                       .scope = meshbot::Scope::both},
-                      [this](const meshbot::Command& cmd) { on_echo(cmd); });
+        host_.command(
+            {.name = "echo",
+             .args = "<text>",
+             .help = reply_mode_ ? "send your text back to you" : "repeat your text on the channel",
+             .scope = meshbot::Scope::both},
+            [this](const meshbot::Command& cmd) { on_echo(cmd); });
     }
 
 private:

@@ -20,7 +20,9 @@ std::string bot_config(const SimProcess& sim, const std::string& extra_radio = {
     return "[radio]\n"
            "transport = \"tcp\"\n"
            "host = \"127.0.0.1\"\n"
-           "port = " + std::to_string(sim.port()) + "\n"
+           "port = " +
+           std::to_string(sim.port()) +
+           "\n"
            "heartbeat_interval = 1\n"
            "backoff_initial = 0.5\n"
            "backoff_max = 8\n" +
@@ -67,7 +69,8 @@ TEST_CASE("after a simulated reboot meshbot reconnects with growing backoff", "[
 
     const auto delays = announced_backoffs(bot);
     REQUIRE(delays.size() >= 3);
-    for (std::size_t i = 1; i < delays.size(); ++i) CHECK(delays[i] > delays[i - 1]);
+    for (std::size_t i = 1; i < delays.size(); ++i)
+        CHECK(delays[i] > delays[i - 1]);
     CHECK(sim.count("tx", "config_complete") == 2);
 
     int open = 0;

@@ -59,18 +59,23 @@ struct LinkFixture {
     ~LinkFixture() {
         bool stopped = false;
         link->stop([&] { stopped = true; });
-        run_until(io, [&] { return stopped; }, 5s);
+        run_until(
+            io, [&] { return stopped; }, 5s);
     }
     bool wait_ready(int count = 1) {
-        return run_until(io, [&] { return ready_count >= count && link->state() == radio::LinkState::ready; });
+        return run_until(
+            io, [&] { return ready_count >= count && link->state() == radio::LinkState::ready; });
     }
     bool wait_text(const std::string& body, std::chrono::milliseconds timeout = 5s) {
-        return run_until(io, [&] {
-            for (const auto& p : packets) {
-                if (p.has_decoded() && p.decoded().payload() == body) return true;
-            }
-            return false;
-        }, timeout);
+        return run_until(
+            io,
+            [&] {
+                for (const auto& p : packets) {
+                    if (p.has_decoded() && p.decoded().payload() == body) return true;
+                }
+                return false;
+            },
+            timeout);
     }
 };
 
@@ -122,7 +127,8 @@ TEST_CASE("heartbeats leave at the configured interval with nonce 0", "[link]") 
     SimProcess sim;
     LinkFixture f(radio_config(sim));  // every 0.5 s
     REQUIRE(f.wait_ready());
-    REQUIRE(run_until(f.io, [&] { return sim.count("rx", "heartbeat") >= 5; }, 6s));
+    REQUIRE(run_until(
+        f.io, [&] { return sim.count("rx", "heartbeat") >= 5; }, 6s));
     const auto beats = sim.records("rx", "heartbeat");
     for (std::size_t i = 1; i < beats.size(); ++i) {
         CHECK(beats[i].get<std::uint32_t>("nonce") == 0);
@@ -167,12 +173,12 @@ TEST_CASE("a packet sent while the link is down is delivered exactly once after 
     CHECK(sent[0].get<unsigned>("hop_limit") == 3);
 }
 
-TEST_CASE("garbage, oversize, truncated and undecodable frames do not break the link",
-          "[link]") {
+TEST_CASE("garbage, oversize, truncated and undecodable frames do not break the link", "[link]") {
     SimProcess sim;
     LinkFixture f(radio_config(sim));
     REQUIRE(f.wait_ready());
-    run_until(f.io, [] { return false; }, 300ms);  // past the replay tail
+    run_until(
+        f.io, [] { return false; }, 300ms);  // past the replay tail
     sim.command("garbage 300");
     sim.command("text from=!2f000001 after garbage");
     REQUIRE(f.wait_text("after garbage"));
@@ -188,7 +194,8 @@ TEST_CASE("garbage, oversize, truncated and undecodable frames do not break the 
     // The truncated frame swallows the bytes of the frames behind it until its length is
     // reached; the decoder then resynchronises.
     sim.command("truncated");
-    for (int i = 1; i <= 5; ++i) sim.command("text from=!2f000001 after truncated " + std::to_string(i));
+    for (int i = 1; i <= 5; ++i)
+        sim.command("text from=!2f000001 after truncated " + std::to_string(i));
     REQUIRE(f.wait_text("after truncated 5"));
     CHECK(f.ready_count == 1);  // never reconnected
     CHECK(sim.count("accept") == 1);
@@ -198,7 +205,8 @@ TEST_CASE("duplicate packets from the radio are delivered once", "[link]") {
     SimProcess sim;
     LinkFixture f(radio_config(sim));
     REQUIRE(f.wait_ready());
-    run_until(f.io, [] { return false; }, 300ms);
+    run_until(
+        f.io, [] { return false; }, 300ms);
     sim.command("text from=!2f000001 id=4242 once only");
     sim.command("text from=!2f000001 id=4242 once only");
     sim.command("text from=!2f000001 id=4243 sentinel");
@@ -215,7 +223,8 @@ TEST_CASE("a second link to the same radio in the process is refused", "[link]")
     boost::asio::io_context other;
     CHECK_THROWS_AS(radio::RadioLink(other.get_executor(), radio_config(sim), {}),
                     radio::EndpointInUse);
-    run_until(f.io, [] { return false; }, 300ms);
+    run_until(
+        f.io, [] { return false; }, 300ms);
     CHECK(sim.count("accept") == 1);
 }
 
@@ -227,7 +236,8 @@ TEST_CASE("the link completes the handshake over a serial pty", "[link][serial]"
     LinkFixture f(c);
     REQUIRE(f.wait_ready());
     CHECK(f.link->radio().my_node_num == sim.my_node());
-    run_until(f.io, [] { return false; }, 300ms);
+    run_until(
+        f.io, [] { return false; }, 300ms);
     sim.command("text from=!2f000001 over serial");
     REQUIRE(f.wait_text("over serial"));
     CHECK(f.link->stats().undecodable == 0);

@@ -25,16 +25,21 @@ constexpr const char* kBot = "!0badc0de";  // the simulator's own node
 constexpr std::uint32_t kNode1 = 0x10000001;
 constexpr std::uint32_t kNode3 = 0x10000003;
 
-fs::path build_dir() { return fs::path(MESHBOT_BIN_DIR).parent_path(); }
+fs::path build_dir() {
+    return fs::path(MESHBOT_BIN_DIR).parent_path();
+}
 
-std::string quoted(const fs::path& p) { return "\"" + p.string() + "\""; }
+std::string quoted(const fs::path& p) {
+    return "\"" + p.string() + "\"";
+}
 
 // A config for the bot against `sim`; `plugins` is the body of the [plugins] table and the
 // per-plugin tables after it.
-std::string config_for(const SimProcess& sim, const std::string& plugins, const std::string& commands = {}) {
+std::string config_for(const SimProcess& sim, const std::string& plugins,
+                       const std::string& commands = {}) {
     return "[radio]\nhost = \"127.0.0.1\"\nport = " + std::to_string(sim.port()) +
-           "\nreplay_tail = 0\n\n[commands]\nchannels = [0]\nadmins = [\"!10000001\"]\n" + commands +
-           "\n[log]\nlevel = \"debug\"\n\n[plugins]\n" + plugins + "\n";
+           "\nreplay_tail = 0\n\n[commands]\nchannels = [0]\nadmins = [\"!10000001\"]\n" +
+           commands + "\n[log]\nlevel = \"debug\"\n\n[plugins]\n" + plugins + "\n";
 }
 
 // The bot as a process, ready on the simulator.
@@ -43,9 +48,11 @@ struct RunningBot {
     std::unique_ptr<ChildProcess> process;
 
     RunningBot(const std::string& config, std::vector<std::string> env = {}) {
-        const auto path = dir.write("meshbot.toml", config + "\n[bot]\ndata_dir = " + quoted(dir.path() / "data") + "\n");
+        const auto path = dir.write(
+            "meshbot.toml", config + "\n[bot]\ndata_dir = " + quoted(dir.path() / "data") + "\n");
         process = std::make_unique<ChildProcess>(
-            std::vector<std::string>{bin_path("meshbot").string(), "--config", path.string()}, std::move(env));
+            std::vector<std::string>{bin_path("meshbot").string(), "--config", path.string()},
+            std::move(env));
         REQUIRE(process->wait_for_line("ready: node", 10s));
     }
 };
@@ -53,7 +60,8 @@ struct RunningBot {
 std::vector<Record> texts_to(const SimProcess& sim, std::uint32_t to) {
     std::vector<Record> out;
     for (const auto& r : sim.records("rx", "packet")) {
-        if (r.get<unsigned>("portnum", 0) == 1 && r.get<std::uint32_t>("to") == to) out.push_back(r);
+        if (r.get<unsigned>("portnum", 0) == 1 && r.get<std::uint32_t>("to") == to)
+            out.push_back(r);
     }
     return out;
 }
@@ -71,10 +79,12 @@ std::string plugin_line(const ChildProcess& listing, const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("echo repeats DM and channel commands on channel 0 and answers an empty one with its usage",
-          "[plugins]") {
+TEST_CASE(
+    "echo repeats DM and channel commands on channel 0 and answers an empty one with its usage",
+    "[plugins]") {
     SimProcess sim;
-    RunningBot bot(config_for(sim, "dirs = [" + quoted(build_dir() / "plugins") + "]\nenabled = [\"echo\"]"));
+    RunningBot bot(
+        config_for(sim, "dirs = [" + quoted(build_dir() / "plugins") + "]\nenabled = [\"echo\"]"));
     sim.command(std::string("text from=!10000001 to=") + kBot + " /echo hello");
     sim.command("text from=!10000002 channel=0 /echo hi there");
     sim.command(std::string("text from=!10000003 to=") + kBot + " /echo");
@@ -84,7 +94,8 @@ TEST_CASE("echo repeats DM and channel commands on channel 0 and answers an empt
     REQUIRE(broadcasts.size() == 2);
     CHECK(broadcasts[0].get<std::string>("text") == "N001: hello");
     CHECK(broadcasts[1].get<std::string>("text") == "N002: hi there");
-    for (const auto& b : broadcasts) CHECK(b.get<unsigned>("channel") == 0);
+    for (const auto& b : broadcasts)
+        CHECK(b.get<unsigned>("channel") == 0);
     CHECK(broadcasts[1].get<double>("t") - broadcasts[0].get<double>("t") >= 2.0);
 
     const auto usage = texts_to(sim, kNode3);
@@ -97,7 +108,8 @@ TEST_CASE("echo repeats DM and channel commands on channel 0 and answers an empt
 TEST_CASE("help lists every loaded plugin's commands within the byte budget, help echo gives usage",
           "[plugins]") {
     SimProcess sim;
-    const auto dirs = "dirs = [" + quoted(build_dir() / "plugins") + ", " + quoted(build_dir() / "tests/test_plugins") + "]";
+    const auto dirs = "dirs = [" + quoted(build_dir() / "plugins") + ", " +
+                      quoted(build_dir() / "tests/test_plugins") + "]";
     RunningBot bot(config_for(sim, dirs));
     sim.command(std::string("text from=!10000001 to=") + kBot + " /help");
     REQUIRE(wait_texts(sim, 1, 10s));
@@ -107,12 +119,14 @@ TEST_CASE("help lists every loaded plugin's commands within the byte budget, hel
     REQUIRE(replies.size() == 2);
     const auto list = replies[0].get<std::string>("text");
     CHECK(list.size() <= 200);
-    for (const char* cmd : {"/echo", "/long", "/secret", "/help"}) CHECK_THAT(list, Catch::Contains(cmd));
+    for (const char* cmd : {"/echo", "/long", "/secret", "/help"})
+        CHECK_THAT(list, Catch::Contains(cmd));
     CHECK(replies[1].get<std::string>("text") == "/echo <text>: repeat your text on the channel");
 }
 
-TEST_CASE("a 1000-byte reply arrives as numbered parts of at most 200 bytes, valid UTF-8, 2 s apart",
-          "[plugins]") {
+TEST_CASE(
+    "a 1000-byte reply arrives as numbered parts of at most 200 bytes, valid UTF-8, 2 s apart",
+    "[plugins]") {
     SimProcess sim;
     RunningBot bot(config_for(sim, "dirs = [" + quoted(build_dir() / "tests/test_plugins") + "]"));
     sim.command(std::string("text from=!10000001 to=") + kBot + " /long");
@@ -123,8 +137,10 @@ TEST_CASE("a 1000-byte reply arrives as numbered parts of at most 200 bytes, val
     REQUIRE(parts.size() == 6);
 
     std::string expected;
-    for (int i = 0; expected.size() < 990; ++i) expected += "é€📡" + std::to_string(i % 10);
-    while (expected.size() < 1000) expected += '.';
+    for (int i = 0; expected.size() < 990; ++i)
+        expected += "é€📡" + std::to_string(i % 10);
+    while (expected.size() < 1000)
+        expected += '.';
 
     std::string joined;
     for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -146,10 +162,13 @@ TEST_CASE("a plugin disabled in config is never loaded and is listed as disabled
     TempDir dir;
     const auto mark = dir.path() / "static_mark.loaded";
     const std::string env = "MESHBOT_TEST_MARK=" + mark.string();
-    const auto plugins = "dirs = [" + quoted(build_dir() / "tests/bad_plugins") + "]\nenabled = [\"static_mark\"]\n";
+    const auto plugins =
+        "dirs = [" + quoted(build_dir() / "tests/bad_plugins") + "]\nenabled = [\"static_mark\"]\n";
 
-    const auto off = dir.write("off.toml", config_for(sim, plugins + "[plugins.static_mark]\nenabled = false\n"));
-    ChildProcess listing({bin_path("meshbot").string(), "plugins", "--config", off.string()}, {env});
+    const auto off = dir.write(
+        "off.toml", config_for(sim, plugins + "[plugins.static_mark]\nenabled = false\n"));
+    ChildProcess listing({bin_path("meshbot").string(), "plugins", "--config", off.string()},
+                         {env});
     REQUIRE(listing.wait_exit(10s) == 0);
     CHECK_THAT(plugin_line(listing, "static_mark"), Catch::Contains("disabled_by_config"));
     CHECK_FALSE(fs::exists(mark));
@@ -175,11 +194,11 @@ TEST_CASE("each bad plugin gets its state and a message naming its file, and ech
     REQUIRE(listing.wait_exit(10s) == 0);
 
     const std::map<std::string, std::string> expected = {
-        {"bad_major", "failed_version"},   {"no_entry", "failed_load"},
-        {"throws_init", "failed_init"},    {"imports_socket", "failed_audit"},
-        {"steals_echo", "failed_init"},    {"no_manifest", "failed_manifest"},
+        {"bad_major", "failed_version"},     {"no_entry", "failed_load"},
+        {"throws_init", "failed_init"},      {"imports_socket", "failed_audit"},
+        {"steals_echo", "failed_init"},      {"no_manifest", "failed_manifest"},
         {"bad_manifest", "failed_manifest"}, {"throws_callback", "loaded"},
-        {"blocks_loop", "loaded"},         {"echo", "loaded"},
+        {"blocks_loop", "loaded"},           {"echo", "loaded"},
     };
     const auto lines = listing.lines();
     for (const auto& [id, state] : expected) {
@@ -197,30 +216,39 @@ TEST_CASE("each bad plugin gets its state and a message naming its file, and ech
 
     RunningBot bot(config_for(sim, plugins, commands));
     const std::string dm = std::string("text from=!10000002 to=") + kBot + " ";
-    for (int i = 0; i < 3; ++i) sim.command(dm + "/boom");
+    for (int i = 0; i < 3; ++i)
+        sim.command(dm + "/boom");
     REQUIRE(bot.process->wait_for_line("throws_callback: faulted", 10s));
     sim.command(dm + "/slow");
     REQUIRE(bot.process->wait_for_line("blocks_loop: command handler took", 10s));
     sim.command(dm + "/echo still here");
-    REQUIRE(sim.wait_for([](const Record& r) {
-        return meshbot::testing::record_is(r, "rx", "packet") && r.get<std::string>("text", "") == "N002: still here";
-    }, 15s));
+    REQUIRE(sim.wait_for(
+        [](const Record& r) {
+            return meshbot::testing::record_is(r, "rx", "packet") &&
+                   r.get<std::string>("text", "") == "N002: still here";
+        },
+        15s));
     CHECK(bot.process->running());
 }
 
-TEST_CASE("a plugin importing socket APIs is refused, and granted network it still cannot reach the radio",
-          "[plugins]") {
+TEST_CASE(
+    "a plugin importing socket APIs is refused, and granted network it still cannot reach the "
+    "radio",
+    "[plugins]") {
     SimProcess sim;
-    const auto dirs = "dirs = [" + quoted(build_dir() / "tests/bad_plugins") + "]\nenabled = [\"imports_socket\"]\n";
+    const auto dirs = "dirs = [" + quoted(build_dir() / "tests/bad_plugins") +
+                      "]\nenabled = [\"imports_socket\"]\n";
     {
         TempDir dir;
         const auto refused = dir.write("refused.toml", config_for(sim, dirs));
-        ChildProcess listing({bin_path("meshbot").string(), "plugins", "--config", refused.string()});
+        ChildProcess listing(
+            {bin_path("meshbot").string(), "plugins", "--config", refused.string()});
         REQUIRE(listing.wait_exit(10s) == 0);
         CHECK_THAT(plugin_line(listing, "imports_socket"), Catch::Contains("failed_audit"));
     }
-    RunningBot bot(config_for(sim, dirs + "[plugins.imports_socket]\ngrant_network = true\nport = " +
-                                        std::to_string(sim.port()) + "\n"));
+    RunningBot bot(config_for(sim, dirs +
+                                       "[plugins.imports_socket]\ngrant_network = true\nport = " +
+                                       std::to_string(sim.port()) + "\n"));
     sim.command(std::string("text from=!10000001 to=") + kBot + " /connect");
     REQUIRE(wait_texts(sim, 1, 10s));
     const auto reply = texts_to(sim, kNode1);
@@ -234,14 +262,17 @@ TEST_CASE("10 commands in 10 s from one node: 5 run and one slow-down notice", "
     SimProcess sim;
     RunningBot bot(config_for(sim, "dirs = [" + quoted(build_dir() / "plugins") + "]"));
     for (int i = 1; i <= 10; ++i) {
-        sim.command(std::string("text from=!10000001 to=") + kBot + " /echo number " + std::to_string(i));
+        sim.command(std::string("text from=!10000001 to=") + kBot + " /echo number " +
+                    std::to_string(i));
     }
     REQUIRE(wait_texts(sim, 6, 30s));
     sim.wait_for_count("rx", "packet", 7, 3s);  // nothing more may come
     const auto echoes = texts_to(sim, 0xFFFFFFFF);
     const auto notices = texts_to(sim, kNode1);
     REQUIRE(echoes.size() == 5);
-    for (int i = 0; i < 5; ++i) CHECK(echoes[static_cast<std::size_t>(i)].get<std::string>("text") == "N001: number " + std::to_string(i + 1));
+    for (int i = 0; i < 5; ++i)
+        CHECK(echoes[static_cast<std::size_t>(i)].get<std::string>("text") ==
+              "N001: number " + std::to_string(i + 1));
     REQUIRE(notices.size() == 1);
     CHECK_THAT(notices[0].get<std::string>("text"), Catch::StartsWith("slow down: retry in"));
 }
@@ -249,11 +280,12 @@ TEST_CASE("10 commands in 10 s from one node: 5 run and one slow-down notice", "
 TEST_CASE("a privileged command runs only for an admin in a PKI-encrypted DM", "[plugins]") {
     SimProcess sim;
     RunningBot bot(config_for(sim, "dirs = [" + quoted(build_dir() / "tests/test_plugins") + "]"));
-    sim.command("text from=!10000001 channel=0 /secret");                        // admin, channel
-    sim.command(std::string("text from=!10000001 to=") + kBot + " /secret");     // admin, plain DM
+    sim.command("text from=!10000001 channel=0 /secret");                     // admin, channel
+    sim.command(std::string("text from=!10000001 to=") + kBot + " /secret");  // admin, plain DM
     sim.command(std::string("text from=!10000002 to=") + kBot + " pki=1 /secret");  // not an admin
     REQUIRE(wait_texts(sim, 3, 15s));
-    for (const auto& r : sim.records("rx", "packet")) CHECK_THAT(r.get<std::string>("text"), Catch::StartsWith("refused"));
+    for (const auto& r : sim.records("rx", "packet"))
+        CHECK_THAT(r.get<std::string>("text"), Catch::StartsWith("refused"));
     sim.command(std::string("text from=!10000001 to=") + kBot + " pki=1 /secret");  // admin, PKI DM
     REQUIRE(wait_texts(sim, 4, 10s));
     CHECK(sim.records("rx", "packet").back().get<std::string>("text") == "secret ok");
@@ -261,7 +293,8 @@ TEST_CASE("a privileged command runs only for an admin in a PKI-encrypted DM", "
 
 TEST_CASE("the plugin template, built out of tree, loads into the host and answers", "[template]") {
     SimProcess sim;
-    RunningBot bot(config_for(sim, "dirs = [" + quoted(build_dir() / "out_of_tree/template-build/plugins") + "]"));
+    RunningBot bot(config_for(
+        sim, "dirs = [" + quoted(build_dir() / "out_of_tree/template-build/plugins") + "]"));
     REQUIRE(bot.process->wait_for_line("plugin hello", 5s));
     sim.command(std::string("text from=!10000001 to=") + kBot + " /hello");
     REQUIRE(wait_texts(sim, 1, 10s));

@@ -1,5 +1,7 @@
 #include "support/sim_process.hpp"
 
+#include "radio/node_id.hpp"
+
 #include <charconv>
 #include <csignal>
 #include <fstream>
@@ -15,22 +17,6 @@ namespace meshbot::testing {
 namespace {
 
 constexpr std::uint32_t kDefaultMyNode = 0x0badc0de;
-
-// Same syntax the simulator accepts: !hex, 0xhex or decimal.
-std::optional<std::uint32_t> parse_node(std::string_view text) {
-    int base = 10;
-    if (text.starts_with('!')) {
-        text.remove_prefix(1);
-        base = 16;
-    } else if (text.starts_with("0x") || text.starts_with("0X")) {
-        text.remove_prefix(2);
-        base = 16;
-    }
-    std::uint32_t value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
-    if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-    return value;
-}
 
 }  // namespace
 
@@ -57,9 +43,11 @@ SimProcess::SimProcess(Options options) : record_path_(dir_.path() / "record.jso
     for (std::size_t i = 0; i < options.extra_args.size(); ++i) {
         const std::string& arg = options.extra_args[i];
         if (arg == "--my-node" && i + 1 < options.extra_args.size()) {
-            my_node_ = parse_node(options.extra_args[i + 1]).value_or(kDefaultMyNode);
+            my_node_ = meshbot::radio::parse_node_number(options.extra_args[i + 1])
+                           .value_or(kDefaultMyNode);
         } else if (arg.starts_with("--my-node=")) {
-            my_node_ = parse_node(std::string_view(arg).substr(10)).value_or(kDefaultMyNode);
+            my_node_ = meshbot::radio::parse_node_number(std::string_view(arg).substr(10))
+                           .value_or(kDefaultMyNode);
         }
         argv.push_back(arg);
     }
@@ -74,7 +62,8 @@ SimProcess::SimProcess(Options options) : record_path_(dir_.path() / "record.jso
     } else {
         const auto colon = address.rfind(':');
         REQUIRE(colon != std::string::npos);
-        const auto port = parse_node(std::string_view(address).substr(colon + 1));
+        const auto port =
+            meshbot::radio::parse_node_number(std::string_view(address).substr(colon + 1));
         REQUIRE(port.has_value());
         REQUIRE(*port > 0);
         REQUIRE(*port <= 65535);

@@ -16,16 +16,20 @@ namespace {
 struct Collector {
     std::vector<Bytes> frames;
     std::vector<std::string> text;
-    FrameDecoder decoder{[this](std::span<const std::uint8_t> p) { frames.emplace_back(p.begin(), p.end()); },
-                         [this](std::string_view t) { text.emplace_back(t); }};
+    FrameDecoder decoder{
+        [this](std::span<const std::uint8_t> p) { frames.emplace_back(p.begin(), p.end()); },
+        [this](std::string_view t) { text.emplace_back(t); }};
     void feed(const Bytes& b) { decoder.feed(b); }
 };
 
-Bytes frame_of(const std::string& payload) { return encode_frame(payload); }
+Bytes frame_of(const std::string& payload) {
+    return encode_frame(payload);
+}
 
 Bytes concat(std::initializer_list<Bytes> parts) {
     Bytes out;
-    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    for (const auto& p : parts)
+        out.insert(out.end(), p.begin(), p.end());
     return out;
 }
 
@@ -68,8 +72,8 @@ TEST_CASE("any split of the stream decodes the same frames") {
         stream.insert(stream.end(), f.begin(), f.end());
     }
     std::mt19937 rng(7);
-    for (std::size_t max_chunk : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{17},
-                                  std::size_t{4096}}) {
+    for (std::size_t max_chunk :
+         {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{17}, std::size_t{4096}}) {
         Collector c;
         std::size_t pos = 0;
         while (pos < stream.size()) {

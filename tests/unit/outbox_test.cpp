@@ -48,7 +48,8 @@ struct Fixture {
     std::vector<SendResult> results;
 
     std::uint32_t send(pb::MeshPacket p) {
-        return outbox.enqueue(std::move(p), [this](const SendResult& r) { results.push_back(r); }, t);
+        return outbox.enqueue(
+            std::move(p), [this](const SendResult& r) { results.push_back(r); }, t);
     }
     std::optional<pb::MeshPacket> take() { return outbox.take_next(t, 3, wake); }
 };

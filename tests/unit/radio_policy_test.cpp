@@ -9,8 +9,7 @@
 
 using namespace meshbot::radio;
 
-TEST_CASE("packet ids are non-zero, unique and keep a 10-bit counter in the low bits",
-          "[radio]") {
+TEST_CASE("packet ids are non-zero, unique and keep a 10-bit counter in the low bits", "[radio]") {
     PacketIdGenerator ids(42);
     std::unordered_set<std::uint32_t> seen;
     std::uint32_t previous = ids.next();
@@ -47,8 +46,7 @@ TEST_CASE("backoff doubles from the initial delay up to the cap, with jitter bel
     CHECK(backoff.next().count() <= 1.0);
 }
 
-TEST_CASE("a second claim on the same radio endpoint is refused with a clear error",
-          "[radio]") {
+TEST_CASE("a second claim on the same radio endpoint is refused with a clear error", "[radio]") {
     EndpointClaim first(tcp_endpoint_key("LocalHost", 4403));
     CHECK(endpoint_claimed(tcp_endpoint_key("localhost", 4403)));
     try {

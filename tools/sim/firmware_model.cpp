@@ -44,28 +44,6 @@ std::string derive_key(std::uint32_t num) {
     return key;
 }
 
-std::string node_id_string(std::uint32_t num) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "!%08x", num);
-    return buf;
-}
-
-std::optional<std::uint32_t> parse_node_num(std::string_view text) {
-    int base = 10;
-    if (text.starts_with('!')) {
-        text.remove_prefix(1);
-        base = 16;
-    } else if (text.starts_with("0x") || text.starts_with("0X")) {
-        text.remove_prefix(2);
-        base = 16;
-    }
-    if (text.empty()) return std::nullopt;
-    std::uint32_t value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
-    if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-    return value;
-}
-
 std::string to_hex(std::string_view bytes) {
     static constexpr char kDigits[] = "0123456789abcdef";
     std::string out;
@@ -141,7 +119,7 @@ std::string FirmwareModel::key_for(std::uint32_t num) const {
 
 pb::User FirmwareModel::own_user() const {
     pb::User user;
-    user.set_id(node_id_string(settings_.my_node));
+    user.set_id(radio::node_id(settings_.my_node));
     user.set_long_name(settings_.long_name);
     user.set_short_name(settings_.short_name);
     user.set_hw_model(kHwModel);
@@ -154,7 +132,7 @@ pb::NodeInfo FirmwareModel::node_info(const SimNode& node, std::uint32_t now_epo
     pb::NodeInfo info;
     info.set_num(node.num);
     pb::User* user = info.mutable_user();
-    user->set_id(node_id_string(node.num));
+    user->set_id(radio::node_id(node.num));
     user->set_long_name(node.long_name);
     user->set_short_name(node.short_name);
     user->set_hw_model(kHwModel);

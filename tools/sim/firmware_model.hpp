@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mesh.pb.h"
+#include "radio/node_id.hpp"
 
 namespace meshbot::sim {
 
@@ -120,10 +121,6 @@ private:
 
 // A deterministic 32-byte "public key" for a node number (not a real X25519 key).
 std::string derive_key(std::uint32_t num);
-// "!0badc0de"
-std::string node_id_string(std::uint32_t num);
-// Accepts "!xxxxxxxx", "0x..." and decimal; nullopt if none fits in 32 bits.
-std::optional<std::uint32_t> parse_node_num(std::string_view text);
 std::string to_hex(std::string_view bytes);
 std::optional<std::string> from_hex(std::string_view hex);
 

@@ -72,7 +72,7 @@ struct Checker {
         if (allow_broadcast && (*value == "broadcast" || *value == "all" || *value == "^all")) {
             return kBroadcast;
         }
-        if (auto num = parse_node_num(*value)) return num;
+        if (auto num = radio::parse_node_number(*value)) return num;
         fail(std::string(key) + "=" + std::string(*value) + " is not a node number");
         return std::nullopt;
     }
@@ -259,7 +259,7 @@ std::optional<pb::MeshPacket> build_injection(const Command& command, FirmwareMo
         SimNode node;
         if (const SimNode* known = model.find_node(info->from)) node = *known;
         node.num = info->from;
-        const std::string id = node_id_string(info->from);
+        const std::string id = radio::node_id(info->from);
         if (info->long_name) node.long_name = *info->long_name;
         if (node.long_name.empty()) node.long_name = "Meshtastic " + id.substr(5);
         if (info->short_name) node.short_name = *info->short_name;

@@ -127,7 +127,7 @@ CliOptions parse_cli(int argc, char** argv) {
             cli.node_file = value();
         } else if (flag == "--my-node") {
             const std::string v = value();
-            const auto num = parse_node_num(v);
+            const auto num = meshbot::radio::parse_node_number(v);
             if (!num || *num == 0 || *num == kBroadcast) usage_error("bad --my-node '" + v + "'");
             cli.firmware.my_node = *num;
         } else if (flag == "--hop-limit") {
@@ -169,12 +169,12 @@ void load_node_file(const std::string& path, FirmwareModel& model) {
         const toml::node_view<const toml::node> num = (*t)["num"];
         if (auto n = num.value<std::int64_t>(); n && *n > 0 && *n < 0xFFFFFFFF) {
             node.num = static_cast<std::uint32_t>(*n);
-        } else if (auto s = num.value<std::string>(); s && parse_node_num(*s)) {
-            node.num = *parse_node_num(*s);
+        } else if (auto s = num.value<std::string>(); s && meshbot::radio::parse_node_number(*s)) {
+            node.num = *meshbot::radio::parse_node_number(*s);
         } else {
             usage_error(where + ": num must be a node number");
         }
-        const std::string id = node_id_string(node.num);
+        const std::string id = meshbot::radio::node_id(node.num);
         node.long_name = (*t)["long"].value_or("Meshtastic " + id.substr(5));
         node.short_name = (*t)["short"].value_or(id.substr(5));
         if (node.short_name.size() > 4) usage_error(where + ": short name longer than 4 bytes");
@@ -285,8 +285,9 @@ int main(int argc, char** argv) {
     }
     std::printf("listening on %s\n", address.c_str());
     std::printf("my node %s (%s), %zu other nodes, firmware %s\n",
-                node_id_string(model.my_node()).c_str(), model.settings().long_name.c_str(),
-                model.nodes().size(), std::string(kFirmwareVersion).c_str());
+                meshbot::radio::node_id(model.my_node()).c_str(),
+                model.settings().long_name.c_str(), model.nodes().size(),
+                std::string(kFirmwareVersion).c_str());
     std::fflush(stdout);
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -99,12 +99,12 @@ typedef struct mb_packet {
     uint32_t request_id;
     uint8_t want_response;
     uint8_t pki_encrypted;
-    uint8_t is_dm; /* addressed to our node */
+    uint8_t is_dm;    /* addressed to our node */
     uint8_t replayed; /* delivered from the radio's backlog after a (re)connect */
     float rx_snr;
     int32_t rx_rssi;
-    int32_t hops_away; /* hop_start - hop_limit, -1 when unknown */
-    uint32_t rx_time;  /* epoch seconds, 0 when the radio had no clock */
+    int32_t hops_away;    /* hop_start - hop_limit, -1 when unknown */
+    uint32_t rx_time;     /* epoch seconds, 0 when the radio had no clock */
     mb_bytes mesh_packet; /* the whole MeshPacket, serialized (proto/mesh.proto) */
 } mb_packet;
 
@@ -147,32 +147,32 @@ typedef struct mb_command {
 typedef struct mb_event {
     uint32_t struct_size;
     mb_event_kind kind;
-    uint64_t event;           /* TEXT: pass to reply() */
-    const mb_packet* packet;  /* TEXT, PACKET */
-    const mb_node* node;      /* NODE_UPDATED, KEY_CHANGED */
-    mb_str reason;            /* LINK_DOWN */
+    uint64_t event;          /* TEXT: pass to reply() */
+    const mb_packet* packet; /* TEXT, PACKET */
+    const mb_node* node;     /* NODE_UPDATED, KEY_CHANGED */
+    mb_str reason;           /* LINK_DOWN */
 } mb_event;
 
 typedef enum mb_send_status {
     MB_SEND_INVALID = 0,
-    MB_SEND_ACKED = 1,     /* routing ACK (from the destination, or implicit for broadcasts) */
-    MB_SEND_SENT = 2,      /* queued by the radio, no ACK asked for */
-    MB_SEND_RESPONSE = 3,  /* want_response: `response` holds the answer */
-    MB_SEND_NAK = 4,       /* routing_error says why */
-    MB_SEND_TIMEOUT = 5,   /* no answer in time */
-    MB_SEND_EXPIRED = 6,   /* no radio link for too long */
-    MB_SEND_REJECTED = 7,  /* outbox full, or refused (see message) */
-    MB_SEND_CANCELLED = 8  /* the host is stopping */
+    MB_SEND_ACKED = 1,    /* routing ACK (from the destination, or implicit for broadcasts) */
+    MB_SEND_SENT = 2,     /* queued by the radio, no ACK asked for */
+    MB_SEND_RESPONSE = 3, /* want_response: `response` holds the answer */
+    MB_SEND_NAK = 4,      /* routing_error says why */
+    MB_SEND_TIMEOUT = 5,  /* no answer in time */
+    MB_SEND_EXPIRED = 6,  /* no radio link for too long */
+    MB_SEND_REJECTED = 7, /* outbox full, or refused (see message) */
+    MB_SEND_CANCELLED = 8 /* the host is stopping */
 } mb_send_status;
 
 typedef struct mb_send_result {
     uint32_t struct_size;
     mb_send_status status;
-    uint32_t id;            /* the packet id (the request_id answers carry) */
-    int32_t routing_error;  /* Routing.Error with MB_SEND_NAK */
-    uint32_t from;          /* who answered */
+    uint32_t id;               /* the packet id (the request_id answers carry) */
+    int32_t routing_error;     /* Routing.Error with MB_SEND_NAK */
+    uint32_t from;             /* who answered */
     const mb_packet* response; /* with MB_SEND_RESPONSE */
-    mb_str message;         /* human-readable detail, may be empty */
+    mb_str message;            /* human-readable detail, may be empty */
 } mb_send_result;
 
 typedef struct mb_data_request {
@@ -239,7 +239,8 @@ typedef struct mb_host_api {
     uint16_t reserved0;
 
     void (*log)(mb_host* host, mb_log_level level, mb_str text);
-    /* A callback failed (the SDK reports caught exceptions here); repeated faults disable the plugin. */
+    /* A callback failed (the SDK reports caught exceptions here); repeated faults disable the
+     * plugin. */
     void (*report_fault)(mb_host* host, mb_str what);
 
     /* Answers the sender of a command or text event: split, numbered and paced by the host. */
@@ -286,7 +287,7 @@ typedef struct mb_plugin_info {
     uint16_t abi_minor;
     uint16_t abi_patch;
     uint16_t reserved0;
-    const char* id;      /* must equal the manifest's id */
+    const char* id; /* must equal the manifest's id */
     const char* version;
     /* Creates the plugin. On failure returns NULL and writes a message into error. */
     mb_plugin* (*create)(const mb_host_api* api, mb_host* host, char* error, size_t error_size);

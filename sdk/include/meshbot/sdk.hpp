@@ -7,7 +7,8 @@
 //   public:
 //       explicit HelloPlugin(meshbot::Host& host) {
 //           host.command({.name = "hello", .help = "say hello"},
-//                        [](const meshbot::Command& cmd) { cmd.reply("hello " + cmd.sender().display_name()); });
+//                        [](const meshbot::Command& cmd) { cmd.reply("hello " +
+//                        cmd.sender().display_name()); });
 //       }
 //   };
 //   MESHBOT_PLUGIN(HelloPlugin, "hello", "1.0.0")

@@ -7,7 +7,10 @@ namespace {
 class AdminToolPlugin {
 public:
     explicit AdminToolPlugin(meshbot::Host& host) {
-        host.command({.name = "secret", .args = "", .help = "admins only", .scope = meshbot::Scope::both,
+        host.command({.name = "secret",
+                      .args = "",
+                      .help = "admins only",
+                      .scope = meshbot::Scope::both,
                       .privileged = true},
                      [](const meshbot::Command& cmd) { cmd.reply("secret ok"); });
     }

@@ -9,13 +9,17 @@ namespace {
 class LongReplyPlugin {
 public:
     explicit LongReplyPlugin(meshbot::Host& host) {
-        host.command({.name = "long", .args = "", .help = "a 1000-byte answer"}, [](const meshbot::Command& cmd) {
-            // "é" is 2 bytes, "€" 3, "📡" 4: 9 bytes per round, plus a counter to check order.
-            std::string text;
-            for (int i = 0; text.size() < 990; ++i) text += "é€📡" + std::to_string(i % 10);
-            while (text.size() < 1000) text += '.';
-            cmd.reply(text);
-        });
+        host.command({.name = "long", .args = "", .help = "a 1000-byte answer"},
+                     [](const meshbot::Command& cmd) {
+                         // "é" is 2 bytes, "€" 3, "📡" 4: 9 bytes per round, plus a counter to check
+                         // order.
+                         std::string text;
+                         for (int i = 0; text.size() < 990; ++i)
+                             text += "é€📡" + std::to_string(i % 10);
+                         while (text.size() < 1000)
+                             text += '.';
+                         cmd.reply(text);
+                     });
     }
 };
 

@@ -19,8 +19,13 @@
 namespace meshbot {
 
 enum class Scope { dm = MB_SCOPE_DM, channel = MB_SCOPE_CHANNEL, both = MB_SCOPE_BOTH };
-enum class LogLevel { trace = MB_LOG_TRACE, debug = MB_LOG_DEBUG, info = MB_LOG_INFO,
-                      warn = MB_LOG_WARN, error = MB_LOG_ERROR };
+enum class LogLevel {
+    trace = MB_LOG_TRACE,
+    debug = MB_LOG_DEBUG,
+    info = MB_LOG_INFO,
+    warn = MB_LOG_WARN,
+    error = MB_LOG_ERROR
+};
 
 // Where a text goes: a node (a DM, acknowledged) or a channel (a broadcast).
 struct To {
@@ -53,7 +58,8 @@ class Host;
 // A command sent to one of this plugin's commands; valid during the callback.
 class Command {
 public:
-    Command(Host& host, const mb_command& c) : host_(&host), c_(&c), packet_(Packet::from_abi(*c.packet)) {}
+    Command(Host& host, const mb_command& c)
+        : host_(&host), c_(&c), packet_(Packet::from_abi(*c.packet)) {}
     std::string_view name() const { return detail::view(c_->name); }
     std::string_view args() const { return detail::view(c_->args); }
     const Packet& packet() const { return packet_; }
@@ -74,7 +80,8 @@ private:
 // A text message (not a command); valid during the callback.
 class TextMessage {
 public:
-    TextMessage(Host& host, const mb_event& e) : host_(&host), event_(e.event), packet_(Packet::from_abi(*e.packet)) {}
+    TextMessage(Host& host, const mb_event& e)
+        : host_(&host), event_(e.event), packet_(Packet::from_abi(*e.packet)) {}
     std::string_view text() const { return packet_.payload; }
     const Packet& packet() const { return packet_; }
     std::uint64_t event() const { return event_; }
@@ -91,7 +98,8 @@ private:
 class Registration {
 public:
     Registration() = default;
-    Registration(const mb_host_api* api, mb_host* host, std::uint64_t id, void (*cancel)(mb_host*, std::uint64_t))
+    Registration(const mb_host_api* api, mb_host* host, std::uint64_t id,
+                 void (*cancel)(mb_host*, std::uint64_t))
         : api_(api), host_(host), id_(id), cancel_(cancel) {}
     Registration(Registration&& o) noexcept { *this = std::move(o); }
     Registration& operator=(Registration&& o) noexcept {
@@ -212,7 +220,8 @@ void guarded(const mb_host_api* api, mb_host* host, const char* where, Body&& bo
 // only as link up/down events. Call it from the event-loop thread only.
 class Host {
 public:
-    Host(const mb_host_api* api, mb_host* host) : api_(api), host_(host), config_(api, host), store_(api, host) {}
+    Host(const mb_host_api* api, mb_host* host)
+        : api_(api), host_(host), config_(api, host), store_(api, host) {}
     Host(const Host&) = delete;
     Host& operator=(const Host&) = delete;
 
@@ -239,8 +248,9 @@ public:
     // Returns the packet id, or 0 when refused (then `done` has already run).
     template <typename Done>
     std::uint32_t send_data(const DataRequest& request, Done done) {
-        static_assert(std::is_invocable_v<Done&, const SendResult&>,
-                      "send_data(request, done): done must be callable as done(const meshbot::SendResult&)");
+        static_assert(
+            std::is_invocable_v<Done&, const SendResult&>,
+            "send_data(request, done): done must be callable as done(const meshbot::SendResult&)");
         mb_data_request r{};
         r.struct_size = sizeof r;
         r.to = request.to;
@@ -262,7 +272,8 @@ public:
                             [&] { c->fn(SendResult::from_abi(*result)); });
         };
         std::uint32_t id = 0;
-        api_->send_data(host_, &r, trampoline, detail::hand_over(Closure{Fn(std::move(done)), api_, host_}),
+        api_->send_data(host_, &r, trampoline,
+                        detail::hand_over(Closure{Fn(std::move(done)), api_, host_}),
                         detail::take_back<Closure>, &id);
         return id;
     }
@@ -270,8 +281,9 @@ public:
     // ---- commands and events
     template <typename Handler>
     void command(const CommandSpec& spec, Handler handler) {
-        static_assert(std::is_invocable_v<Handler&, const Command&>,
-                      "command(spec, handler): handler must be callable as handler(const meshbot::Command&)");
+        static_assert(
+            std::is_invocable_v<Handler&, const Command&>,
+            "command(spec, handler): handler must be callable as handler(const meshbot::Command&)");
         struct Closure {
             Handler fn;
             Host* self;
@@ -289,9 +301,9 @@ public:
             detail::guarded(self.api_, self.host_, "command handler",
                             [&] { closure->fn(Command(self, *c)); });
         };
-        const mb_result r = api_->register_command(host_, &s, trampoline,
-                                                   detail::hand_over(Closure{std::move(handler), this}),
-                                                   detail::take_back<Closure>);
+        const mb_result r = api_->register_command(
+            host_, &s, trampoline, detail::hand_over(Closure{std::move(handler), this}),
+            detail::take_back<Closure>);
         if (r != MB_OK) {
             throw std::runtime_error("cannot register command '" + spec.name + "'" +
                                      (r == MB_ERR_REFUSED ? ": the name is taken or invalid" : ""));
@@ -300,19 +312,23 @@ public:
 
     template <typename Handler>
     [[nodiscard]] Subscription on_text(Handler handler) {
-        static_assert(std::is_invocable_v<Handler&, const TextMessage&>,
-                      "on_text(handler): handler must be callable as handler(const meshbot::TextMessage&)");
-        return subscribe(MB_EVENT_TEXT, 0, [this, h = std::move(handler)](const mb_event& e) mutable {
-            h(TextMessage(*this, e));
-        });
+        static_assert(
+            std::is_invocable_v<Handler&, const TextMessage&>,
+            "on_text(handler): handler must be callable as handler(const meshbot::TextMessage&)");
+        return subscribe(MB_EVENT_TEXT, 0,
+                         [this, h = std::move(handler)](const mb_event& e) mutable {
+                             h(TextMessage(*this, e));
+                         });
     }
     template <typename Handler>
     [[nodiscard]] Subscription on_packet(std::uint32_t portnum, Handler handler) {
         static_assert(std::is_invocable_v<Handler&, const Packet&>,
-                      "on_packet(portnum, handler): handler must be callable as handler(const meshbot::Packet&)");
-        return subscribe(MB_EVENT_PACKET, portnum, [h = std::move(handler)](const mb_event& e) mutable {
-            h(Packet::from_abi(*e.packet));
-        });
+                      "on_packet(portnum, handler): handler must be callable as handler(const "
+                      "meshbot::Packet&)");
+        return subscribe(MB_EVENT_PACKET, portnum,
+                         [h = std::move(handler)](const mb_event& e) mutable {
+                             h(Packet::from_abi(*e.packet));
+                         });
     }
     template <typename Handler>
     [[nodiscard]] Subscription on_node_updated(Handler handler) {
@@ -324,15 +340,19 @@ public:
     }
     template <typename Handler>
     [[nodiscard]] Subscription on_link_up(Handler handler) {
-        static_assert(std::is_invocable_v<Handler&>, "on_link_up(handler): handler must be callable as handler()");
-        return subscribe(MB_EVENT_LINK_UP, 0, [h = std::move(handler)](const mb_event&) mutable { h(); });
+        static_assert(std::is_invocable_v<Handler&>,
+                      "on_link_up(handler): handler must be callable as handler()");
+        return subscribe(MB_EVENT_LINK_UP, 0,
+                         [h = std::move(handler)](const mb_event&) mutable { h(); });
     }
     template <typename Handler>
     [[nodiscard]] Subscription on_link_down(Handler handler) {
-        static_assert(std::is_invocable_v<Handler&, std::string_view>,
-                      "on_link_down(handler): handler must be callable as handler(std::string_view reason)");
-        return subscribe(MB_EVENT_LINK_DOWN, 0,
-                         [h = std::move(handler)](const mb_event& e) mutable { h(detail::view(e.reason)); });
+        static_assert(
+            std::is_invocable_v<Handler&, std::string_view>,
+            "on_link_down(handler): handler must be callable as handler(std::string_view reason)");
+        return subscribe(
+            MB_EVENT_LINK_DOWN, 0,
+            [h = std::move(handler)](const mb_event& e) mutable { h(detail::view(e.reason)); });
     }
 
     // ---- timers
@@ -354,17 +374,21 @@ public:
     std::optional<NodeInfo> node(std::uint32_t num) const { return node(std::to_string(num)); }
     template <typename Filter>
     std::vector<NodeInfo> nodes(Filter filter) const {
-        static_assert(std::is_invocable_r_v<bool, Filter&, const NodeInfo&>,
-                      "nodes(filter): filter must be callable as bool filter(const meshbot::NodeInfo&)");
+        static_assert(
+            std::is_invocable_r_v<bool, Filter&, const NodeInfo&>,
+            "nodes(filter): filter must be callable as bool filter(const meshbot::NodeInfo&)");
         struct State {
             Filter* filter;
             std::vector<NodeInfo> out;
         } state{&filter, {}};
-        api_->node_each(host_, [](void* user, const mb_node* n) {
-            auto* s = static_cast<State*>(user);
-            NodeInfo info = NodeInfo::from(*n);
-            if ((*s->filter)(info)) s->out.push_back(std::move(info));
-        }, &state);
+        api_->node_each(
+            host_,
+            [](void* user, const mb_node* n) {
+                auto* s = static_cast<State*>(user);
+                NodeInfo info = NodeInfo::from(*n);
+                if ((*s->filter)(info)) s->out.push_back(std::move(info));
+            },
+            &state);
         return std::move(state.out);
     }
     std::vector<NodeInfo> nodes() const {
@@ -385,8 +409,10 @@ public:
     template <typename Work, typename Done>
     void post_work(Work work, Done done) {
         using R = std::invoke_result_t<Work&>;
-        static_assert(!std::is_void_v<R>, "post_work(work, done): work must return a value for done(value)");
-        static_assert(std::is_invocable_v<Done&, R&&>, "post_work(work, done): done must be callable as done(result of work)");
+        static_assert(!std::is_void_v<R>,
+                      "post_work(work, done): work must return a value for done(value)");
+        static_assert(std::is_invocable_v<Done&, R&&>,
+                      "post_work(work, done): done must be callable as done(result of work)");
         struct Job {
             Work work;
             Done done;
@@ -411,11 +437,13 @@ public:
                 detail::report(self.api_, self.host_, "post_work: " + job->error);
                 return;
             }
-            detail::guarded(self.api_, self.host_, "post_work done", [&] { job->done(std::move(*job->result)); });
+            detail::guarded(self.api_, self.host_, "post_work done",
+                            [&] { job->done(std::move(*job->result)); });
         };
-        const mb_result r = api_->post_work(host_, run, finish,
-                                            detail::hand_over(Job{std::move(work), std::move(done), {}, {}, this}),
-                                            detail::take_back<Job>);
+        const mb_result r =
+            api_->post_work(host_, run, finish,
+                            detail::hand_over(Job{std::move(work), std::move(done), {}, {}, this}),
+                            detail::take_back<Job>);
         if (r != MB_OK) throw std::runtime_error("post_work refused by the host");
     }
 
@@ -436,9 +464,10 @@ private:
             auto* c = static_cast<Closure*>(user);
             detail::guarded(c->api, c->host, "event handler", [&] { c->fn(*e); });
         };
-        const std::uint64_t id = api_->subscribe(host_, kind, portnum, trampoline,
-                                                 detail::hand_over(Closure{EventFn(std::move(fn)), api_, host_}),
-                                                 detail::take_back<Closure>);
+        const std::uint64_t id =
+            api_->subscribe(host_, kind, portnum, trampoline,
+                            detail::hand_over(Closure{EventFn(std::move(fn)), api_, host_}),
+                            detail::take_back<Closure>);
         if (id == 0) throw std::runtime_error("subscription refused by the host");
         return Subscription(api_, host_, id, api_->unsubscribe);
     }
@@ -447,7 +476,9 @@ private:
     Subscription node_subscription(mb_event_kind kind, Handler handler) {
         static_assert(std::is_invocable_v<Handler&, const NodeInfo&>,
                       "node event handler must be callable as handler(const meshbot::NodeInfo&)");
-        return subscribe(kind, 0, [h = std::move(handler)](const mb_event& e) mutable { h(NodeInfo::from(*e.node)); });
+        return subscribe(kind, 0, [h = std::move(handler)](const mb_event& e) mutable {
+            h(NodeInfo::from(*e.node));
+        });
     }
 
     template <typename Fn>
@@ -463,8 +494,9 @@ private:
             detail::guarded(c->api, c->host, "timer", [&] { c->fn(); });
         };
         const std::uint64_t id = api_->timer_start(
-            host_, static_cast<std::uint64_t>(delay.count()), static_cast<std::uint64_t>(period.count()),
-            trampoline, detail::hand_over(Closure{std::move(fn), api_, host_}), detail::take_back<Closure>);
+            host_, static_cast<std::uint64_t>(delay.count()),
+            static_cast<std::uint64_t>(period.count()), trampoline,
+            detail::hand_over(Closure{std::move(fn), api_, host_}), detail::take_back<Closure>);
         if (id == 0) throw std::runtime_error("timer refused by the host");
         return Timer(api_, host_, id, api_->timer_cancel);
     }
@@ -493,8 +525,12 @@ inline NodeInfo Command::sender() const {
     return bare;
 }
 
-inline void Command::reply(std::string_view text) const { host_->reply(c_->event, text); }
-inline void TextMessage::reply(std::string_view text) const { host_->reply(event_, text); }
+inline void Command::reply(std::string_view text) const {
+    host_->reply(c_->event, text);
+}
+inline void TextMessage::reply(std::string_view text) const {
+    host_->reply(event_, text);
+}
 
 template <typename T>
 std::optional<T> Config::get(std::string_view path) const {
@@ -515,7 +551,8 @@ std::optional<T> Config::get(std::string_view path) const {
     } else {
         using Element = typename T::value_type;
         static_assert(std::is_same_v<T, std::vector<Element>>,
-                      "Config::get<T>: T must be bool, an integer, a floating type, std::string or std::vector of those");
+                      "Config::get<T>: T must be bool, an integer, a floating type, std::string or "
+                      "std::vector of those");
         if (v.type != MB_VALUE_ARRAY) wrong_type(path, "an array");
         T out;
         for (std::int64_t i = 0; i < v.integer; ++i) {

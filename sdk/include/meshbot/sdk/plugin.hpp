@@ -20,7 +20,8 @@ struct Instance {
 };
 
 template <typename Plugin>
-mb_plugin* create(const mb_host_api* api, mb_host* host, char* error, std::size_t error_size) noexcept {
+mb_plugin* create(const mb_host_api* api, mb_host* host, char* error,
+                  std::size_t error_size) noexcept {
     auto fail = [&](const char* what) -> mb_plugin* {
         if (error && error_size) std::snprintf(error, error_size, "%s", what);
         return nullptr;
@@ -51,7 +52,8 @@ void destroy(mb_plugin* plugin) noexcept {
 template <typename Plugin>
 const mb_plugin_info* plugin_info(const char* id, const char* version) noexcept {
     static_assert(std::is_class_v<Plugin>, "MESHBOT_PLUGIN(Class, ...): Class must be a class");
-    static_assert(!std::is_abstract_v<Plugin>, "MESHBOT_PLUGIN(Class, ...): Class must not be abstract");
+    static_assert(!std::is_abstract_v<Plugin>,
+                  "MESHBOT_PLUGIN(Class, ...): Class must not be abstract");
     static_assert(std::is_constructible_v<Plugin, Host&>,
                   "MESHBOT_PLUGIN(Class, ...): Class needs a constructor Class(meshbot::Host&)");
     static mb_plugin_info info = [&] {
@@ -71,7 +73,7 @@ const mb_plugin_info* plugin_info(const char* id, const char* version) noexcept 
 
 }  // namespace meshbot::detail
 
-#define MESHBOT_PLUGIN(Class, id, version)                                          \
-    extern "C" MB_EXPORT const mb_plugin_info* mb_plugin_entry_v1(void) {           \
-        return ::meshbot::detail::plugin_info<Class>(id, version);                  \
+#define MESHBOT_PLUGIN(Class, id, version)                                \
+    extern "C" MB_EXPORT const mb_plugin_info* mb_plugin_entry_v1(void) { \
+        return ::meshbot::detail::plugin_info<Class>(id, version);        \
     }

@@ -13,11 +13,16 @@ namespace meshbot {
 inline constexpr std::uint32_t kBroadcast = MB_BROADCAST;
 
 namespace detail {
-inline std::string_view view(mb_str s) { return s.data ? std::string_view(s.data, s.size) : std::string_view(); }
-inline std::string_view view(mb_bytes b) {
-    return b.data ? std::string_view(reinterpret_cast<const char*>(b.data), b.size) : std::string_view();
+inline std::string_view view(mb_str s) {
+    return s.data ? std::string_view(s.data, s.size) : std::string_view();
 }
-inline mb_str str(std::string_view s) { return mb_str{s.data(), s.size()}; }
+inline std::string_view view(mb_bytes b) {
+    return b.data ? std::string_view(reinterpret_cast<const char*>(b.data), b.size)
+                  : std::string_view();
+}
+inline mb_str str(std::string_view s) {
+    return mb_str{s.data(), s.size()};
+}
 inline mb_bytes bytes(std::string_view s) {
     return mb_bytes{reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
@@ -27,7 +32,8 @@ inline mb_bytes bytes(std::string_view s) {
 inline std::string node_id(std::uint32_t num) {
     static constexpr char hex[] = "0123456789abcdef";
     std::string out = "!00000000";
-    for (int i = 8; i >= 1; --i, num >>= 4) out[static_cast<std::size_t>(i)] = hex[num & 0xF];
+    for (int i = 8; i >= 1; --i, num >>= 4)
+        out[static_cast<std::size_t>(i)] = hex[num & 0xF];
     return out;
 }
 
