@@ -37,9 +37,13 @@ std::optional<meshbot::config::LoadResult> load(const std::string& path) {
 
 int main(int argc, char** argv) {
     po::options_description options("options");
-    options.add_options()("config,c", po::value<std::string>(), "run with this config file")(
-        "check-config", po::value<std::string>(), "validate a config file and exit")(
-        "version", "print the version and exit")("help,h", "print this help and exit");
+    // clang-format off
+    options.add_options()
+        ("config,c", po::value<std::string>(), "run with this config file")
+        ("check-config", po::value<std::string>(), "validate a config file and exit")
+        ("version", "print the version and exit")
+        ("help,h", "print this help and exit");
+    // clang-format on
     po::options_description hidden;
     hidden.add_options()("command", po::value<std::string>(), "subcommand");
     po::options_description all;
