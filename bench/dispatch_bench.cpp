@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "app/bot.hpp"
+#include "proc_status.hpp"
 #include "radio/frame_codec.hpp"
 
 namespace asio = boost::asio;
@@ -202,15 +203,6 @@ void dispatch_latency() {
     loop.join();
 }
 
-long status_kb(int pid, const std::string& key) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind(key + ":", 0) == 0) return std::stol(line.substr(key.size() + 1));
-    }
-    return -1;
-}
-
 void peak_rss_with_three_plugins() {
     bp::ipstream sim_out;
     bp::opstream sim_in;
@@ -237,7 +229,7 @@ void peak_rss_with_three_plugins() {
     std::this_thread::sleep_for(std::chrono::seconds(1));
     std::printf(
         "meshbot with %d plugins loaded, after a 250-node handshake: peak RSS (VmHWM) %.1f MB\n",
-        plugins, status_kb(bot.id(), "VmHWM") / 1024.0);
+        plugins, bench::status_kb(bot.id(), "VmHWM") / 1024.0);
     bot.terminate();
     bot.wait();
     sim.terminate();

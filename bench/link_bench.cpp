@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "proc_status.hpp"
 #include "radio/radio_link.hpp"
 
 namespace bp = boost::process;
@@ -71,15 +72,6 @@ double connect_to_ready_ms(std::uint16_t port) {
     return std::chrono::duration<double, std::milli>(ready_at - start).count();
 }
 
-long status_kb(int pid, const std::string& key) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind(key + ":", 0) == 0) return std::stol(line.substr(key.size() + 1));
-    }
-    return -1;
-}
-
 void bot_peak_rss(int nodes) {
     Sim sim(nodes);
     const auto config = std::filesystem::temp_directory_path() / "meshbot-bench.toml";
@@ -93,7 +85,8 @@ void bot_peak_rss(int nodes) {
     // Let it log the node list and settle.
     std::this_thread::sleep_for(std::chrono::seconds(1));
     std::printf("meshbot after a %d-node handshake: peak RSS (VmHWM) %.1f MB, RSS %.1f MB\n", nodes,
-                status_kb(bot.id(), "VmHWM") / 1024.0, status_kb(bot.id(), "VmRSS") / 1024.0);
+                bench::status_kb(bot.id(), "VmHWM") / 1024.0,
+                bench::status_kb(bot.id(), "VmRSS") / 1024.0);
     bot.terminate();
     bot.wait();
     std::filesystem::remove(config);

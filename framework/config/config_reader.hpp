@@ -54,16 +54,18 @@ std::string close_match(std::string_view key, const std::vector<std::string>& ca
 // A TOML value the way an operator would type it back, for "got ..." in messages.
 std::string describe(const toml::node& node);
 
+// "file:line:column", or just "file" for a position toml++ does not know.
+inline std::string position(const std::string& source, toml::source_position at) {
+    if (at.line == 0) return source;
+    return source + ":" + std::to_string(at.line) + ":" + std::to_string(at.column);
+}
+
 // Collects errors, warnings and leftover keys for one document.
 class Report {
 public:
     explicit Report(std::string source) : source_(std::move(source)) {}
 
-    // "file:line:column", or just "file" for a position toml++ does not know.
-    std::string where(toml::source_position at) const {
-        if (at.line == 0) return source_;
-        return source_ + ":" + std::to_string(at.line) + ":" + std::to_string(at.column);
-    }
+    std::string where(toml::source_position at) const { return position(source_, at); }
     void error(const toml::node& at, std::string_view key, std::string_view problem) {
         const auto pos = at.source().begin;
         errors_.push_back({pos.line, pos.column,

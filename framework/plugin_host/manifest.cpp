@@ -1,4 +1,5 @@
 #include "plugin_host/manifest.hpp"
+#include "config/config_reader.hpp"
 #include "config/text_file.hpp"
 
 #include <toml++/toml.h>
@@ -17,6 +18,8 @@
 namespace meshbot::plugins {
 namespace {
 
+using config::detail::describe;
+
 constexpr std::size_t max_id_length = 32;
 
 // One problem, kept with its position so the report reads in file order; line 0 = no
@@ -30,23 +33,6 @@ struct Finding {
         return key(*this) < key(o);
     }
 };
-
-// A TOML value the way an author would type it back, for "got ..." in messages.
-std::string describe(const toml::node& node) {
-    if (node.is_table()) return "a table";
-    if (node.is_array()) return "an array";
-    if (const auto* str = node.as_string()) return "string \"" + str->get() + "\"";
-    std::ostringstream out;
-    // toml++ names a float "floating-point"; TOML itself says "float".
-    if (node.is_floating_point())
-        out << "float ";
-    else
-        out << node.type() << ' ';
-    node.visit([&out](const auto& v) {
-        if constexpr (toml::is_value<decltype(v)>) out << v;
-    });
-    return out.str();
-}
 
 // A decimal number without sign or leading zero, as semver wants them.
 bool is_number(std::string_view s) {
@@ -110,8 +96,7 @@ public:
     Reader(const toml::table& root, std::string source) : root_(root), source_(std::move(source)) {}
 
     std::string where(toml::source_position at) const {
-        if (at.line == 0) return source_;
-        return source_ + ":" + std::to_string(at.line) + ":" + std::to_string(at.column);
+        return config::detail::position(source_, at);
     }
     void error(const toml::node& at, std::string_view key, std::string_view problem) {
         const auto pos = at.source().begin;
