@@ -11,6 +11,13 @@ namespace meshbot::plugins {
 
 namespace {
 
+// The smallest structs a plugin may hand over: their ABI 1.0 sizes. When a struct grows in a
+// later minor version these stay as they are, and the host zero-fills what an older plugin's
+// struct does not have (docs/abi.md, "Structs grow only at the end").
+constexpr std::size_t kDataRequestSize_1_0 = sizeof(mb_data_request);
+constexpr std::size_t kCommandSpecSize_1_0 = sizeof(mb_command_spec);
+constexpr std::size_t kValueSize_1_0 = sizeof(mb_value);
+
 std::string_view view(mb_str s) {
     return s.data ? std::string_view(s.data, s.size) : std::string_view();
 }
@@ -101,7 +108,7 @@ mb_result api_send_text(mb_host* host, std::uint32_t to, std::uint32_t channel, 
 mb_result api_send_data(mb_host* host, const mb_data_request* request, mb_send_fn done, void* user,
                         mb_release_fn release, std::uint32_t* out_id) {
     return guarded(host, "send_data", MB_ERR_INTERNAL, [&](PluginHost& h, PluginRecord& p) {
-        if (request == nullptr || request->struct_size < sizeof(mb_data_request))
+        if (request == nullptr || request->struct_size < kDataRequestSize_1_0)
             return MB_ERR_ARGUMENT;
         return h.send_data(p, *request, done, user, release, out_id);
     });
@@ -110,7 +117,7 @@ mb_result api_send_data(mb_host* host, const mb_data_request* request, mb_send_f
 mb_result api_register_command(mb_host* host, const mb_command_spec* spec, mb_command_fn fn,
                                void* user, mb_release_fn release) {
     return guarded(host, "register_command", MB_ERR_INTERNAL, [&](PluginHost& h, PluginRecord& p) {
-        if (spec == nullptr || spec->struct_size < sizeof(mb_command_spec)) return MB_ERR_ARGUMENT;
+        if (spec == nullptr || spec->struct_size < kCommandSpecSize_1_0) return MB_ERR_ARGUMENT;
         return h.register_command(p, *spec, fn, user, release);
     });
 }
@@ -219,7 +226,7 @@ mb_result api_kv_erase(mb_host* host, mb_str key) {
 
 mb_result api_config_get(mb_host* host, mb_str path, mb_value* out) {
     return guarded(host, "config_get", MB_ERR_INTERNAL, [&](PluginHost&, PluginRecord& p) {
-        if (out == nullptr || out->struct_size < sizeof(mb_value)) return MB_ERR_ARGUMENT;
+        if (out == nullptr || out->struct_size < kValueSize_1_0) return MB_ERR_ARGUMENT;
         *out = p.config.get(view(path));
         return out->type == MB_VALUE_NONE ? MB_ERR_NOT_FOUND : MB_OK;
     });
