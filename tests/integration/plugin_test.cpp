@@ -16,6 +16,7 @@ using meshbot::testing::ChildProcess;
 using meshbot::testing::Record;
 using meshbot::testing::SimProcess;
 using meshbot::testing::TempDir;
+using meshbot::testing::texts_to;
 namespace fs = std::filesystem;
 
 namespace {
@@ -56,15 +57,6 @@ struct RunningBot {
         REQUIRE(process->wait_for_line("ready: node", 10s));
     }
 };
-
-std::vector<Record> texts_to(const SimProcess& sim, std::uint32_t to) {
-    std::vector<Record> out;
-    for (const auto& r : sim.records("rx", "packet")) {
-        if (r.get<unsigned>("portnum", 0) == 1 && r.get<std::uint32_t>("to") == to)
-            out.push_back(r);
-    }
-    return out;
-}
 
 bool wait_texts(const SimProcess& sim, std::size_t count, std::chrono::milliseconds timeout) {
     return sim.wait_for_count("rx", "packet", count, timeout);

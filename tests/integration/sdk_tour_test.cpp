@@ -36,11 +36,8 @@ std::unique_ptr<ChildProcess> start_bot(const SimProcess& sim, const TempDir& di
 
 std::vector<std::string> texts_to_asker(const SimProcess& sim) {
     std::vector<std::string> out;
-    for (const Record& r : sim.records("rx", "packet")) {
-        if (r.get<unsigned>("portnum", 0) == 1 && r.get<std::uint32_t>("to") == kAsker) {
-            out.push_back(r.get<std::string>("text", ""));
-        }
-    }
+    for (const Record& r : meshbot::testing::texts_to(sim, kAsker))
+        out.push_back(r.get<std::string>("text", ""));
     return out;
 }
 

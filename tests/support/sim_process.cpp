@@ -149,4 +149,13 @@ std::size_t SimProcess::count(std::string_view ev, std::string_view kind) const 
     return records(ev, kind).size();
 }
 
+std::vector<Record> texts_to(const SimProcess& sim, std::uint32_t to) {
+    std::vector<Record> out;
+    for (auto& r : sim.records("rx", "packet")) {
+        if (r.get<unsigned>("portnum", 0) == 1 && r.get<std::uint32_t>("to", 0) == to)
+            out.push_back(std::move(r));
+    }
+    return out;
+}
+
 }  // namespace meshbot::testing

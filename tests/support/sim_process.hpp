@@ -86,4 +86,7 @@ private:
     mutable std::uintmax_t parsed_bytes_ = 0;
 };
 
+// The text messages the bot sent to `to` (a node, or 0xFFFFFFFF for broadcasts), in order.
+std::vector<Record> texts_to(const SimProcess& sim, std::uint32_t to);
+
 }  // namespace meshbot::testing
