@@ -18,6 +18,20 @@ using asio::redirect_error;
 using asio::use_awaitable;
 using tcp = asio::ip::tcp;
 
+// The read and write both transports do, whatever the Asio stream type underneath.
+template <typename AsyncStream>
+asio::awaitable<std::size_t> read_some_from(AsyncStream& stream, asio::mutable_buffer buffer,
+                                            error_code& ec) {
+    co_return co_await stream.async_read_some(buffer, redirect_error(use_awaitable, ec));
+}
+
+template <typename AsyncStream>
+asio::awaitable<error_code> write_all(AsyncStream& stream, asio::const_buffer buffer) {
+    error_code ec;
+    co_await asio::async_write(stream, buffer, redirect_error(use_awaitable, ec));
+    co_return ec;
+}
+
 // Owns one TCP socket to the radio's API port.
 class TcpStream final : public ByteStream {
 public:
@@ -65,13 +79,11 @@ public:
     }
 
     asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, error_code& ec) override {
-        co_return co_await socket_.async_read_some(buffer, redirect_error(use_awaitable, ec));
+        return read_some_from(socket_, buffer, ec);
     }
 
     asio::awaitable<error_code> write(asio::const_buffer buffer) override {
-        error_code ec;
-        co_await asio::async_write(socket_, buffer, redirect_error(use_awaitable, ec));
-        co_return ec;
+        return write_all(socket_, buffer);
     }
 
     void close() override {
@@ -118,13 +130,11 @@ public:
     }
 
     asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, error_code& ec) override {
-        co_return co_await port_.async_read_some(buffer, redirect_error(use_awaitable, ec));
+        return read_some_from(port_, buffer, ec);
     }
 
     asio::awaitable<error_code> write(asio::const_buffer buffer) override {
-        error_code ec;
-        co_await asio::async_write(port_, buffer, redirect_error(use_awaitable, ec));
-        co_return ec;
+        return write_all(port_, buffer);
     }
 
     void close() override {
