@@ -36,6 +36,7 @@ void log_node_list(const radio::RadioInfo& radio) {
 
 Bot::Bot(boost::asio::any_io_executor executor, const config::AppConfig& config)
     : config_(config),
+      started_at_(static_cast<std::uint64_t>(std::time(nullptr))),
       link_(executor, config.radio,
             radio::RadioLink::Handlers{
                 [this](const radio::RadioInfo& r) { on_ready(r); },
@@ -75,6 +76,31 @@ void Bot::on_packet(const pb::MeshPacket& packet, bool replayed) {
         }
     }
     plugins_.on_packet(packet, replayed);
+}
+
+plugins::HostStatus Bot::status() const {
+    const auto& stats = link_.stats();
+    // Steady-clock instants as epoch seconds, 0 for "never".
+    const auto epoch = [now = std::chrono::steady_clock::now(),
+                        epoch_now = std::time(nullptr)](radio::Clock::time_point t) {
+        if (t == radio::Clock::time_point{}) return std::uint64_t{0};
+        const auto ago = std::chrono::duration_cast<std::chrono::seconds>(now - t).count();
+        return static_cast<std::uint64_t>(std::max<std::int64_t>(0, epoch_now - ago));
+    };
+    plugins::HostStatus s;
+    s.link_up = link_ready();
+    s.started_at = started_at_;
+    s.connected_since = s.link_up ? epoch(stats.ready_since) : 0;
+    s.last_rx = epoch(stats.last_rx);
+    s.sessions = static_cast<std::uint32_t>(stats.handshakes);
+    s.radio_queue_free = stats.radio_queue_free;
+    s.radio_queue_max = stats.radio_queue_max;
+    s.outbox_pending = static_cast<std::uint32_t>(link_.outbox_pending());
+    s.frames_in = stats.frames_in;
+    s.frames_out = stats.frames_out;
+    s.nodes_known = static_cast<std::uint32_t>(directory_.size());
+    s.nodes_on_radio = static_cast<std::uint32_t>(link_.radio().nodes.size() + 1);
+    return s;
 }
 
 std::uint32_t Bot::send_packet(pb::MeshPacket packet, radio::SendCallback done) {

@@ -33,6 +33,7 @@ public:
     void send_text(std::uint32_t to, std::uint32_t channel, std::string_view text) override;
     const nodes::NodeDirectory& directory() const override { return directory_; }
     bool link_ready() const override { return link_.state() == radio::LinkState::ready; }
+    plugins::HostStatus status() const override;
 
 private:
     void on_ready(const radio::RadioInfo& radio);
@@ -40,6 +41,7 @@ private:
     void on_packet(const pb::MeshPacket& packet, bool replayed);
 
     const config::AppConfig& config_;
+    const std::uint64_t started_at_;  // epoch seconds
     nodes::NodeDirectory directory_;
     radio::RadioLink link_;
     plugins::CommandRouter router_;

@@ -2,6 +2,7 @@
 // the PluginHost. Nothing thrown here may reach a plugin, so every entry catches everything.
 #include <spdlog/spdlog.h>
 
+#include <cstring>
 #include <string_view>
 
 #include "plugin_host/plugin_host.hpp"
@@ -17,6 +18,7 @@ namespace {
 constexpr std::size_t kDataRequestSize_1_0 = sizeof(mb_data_request);
 constexpr std::size_t kCommandSpecSize_1_0 = sizeof(mb_command_spec);
 constexpr std::size_t kValueSize_1_0 = sizeof(mb_value);
+constexpr std::size_t kStatusSize_1_1 = sizeof(mb_status);
 
 std::string_view view(mb_str s) {
     return s.data ? std::string_view(s.data, s.size) : std::string_view();
@@ -55,6 +57,7 @@ mb_node to_abi(const pb::NodeInfo& node, std::uint32_t self, const std::string& 
         out.air_util_tx = m.air_util_tx();
         out.uptime_seconds = m.uptime_seconds();
     }
+    out.key_state = user.public_key().size() == 32 ? MB_KEY_PINNED : MB_KEY_UNKNOWN;
     return out;
 }
 
@@ -239,7 +242,40 @@ mb_result api_post_work(mb_host* host, mb_work_fn work, mb_work_fn done, void* u
     });
 }
 
+mb_result api_status(mb_host* host, mb_status* out) {
+    return guarded(host, "status", MB_ERR_INTERNAL, [&](PluginHost& h, PluginRecord&) {
+        if (out == nullptr || out->struct_size < kStatusSize_1_1) return MB_ERR_ARGUMENT;
+        return h.status(*out);
+    });
+}
+
 }  // namespace
+
+mb_result PluginHost::status(mb_status& out) const {
+    const HostStatus s = mesh_.status();
+    mb_status filled{};
+    filled.struct_size = out.struct_size < sizeof filled ? out.struct_size : sizeof filled;
+    filled.link_up = s.link_up;
+    filled.started_at = s.started_at;
+    filled.connected_since = s.connected_since;
+    filled.last_rx = s.last_rx;
+    filled.sessions = s.sessions;
+    filled.radio_queue_free = s.radio_queue_free;
+    filled.radio_queue_max = s.radio_queue_max;
+    filled.outbox_pending = s.outbox_pending;
+    filled.frames_in = s.frames_in;
+    filled.frames_out = s.frames_out;
+    filled.key_checks_run = s.key_checks_run;
+    filled.key_checks_skipped = s.key_checks_skipped;
+    filled.keys_pushed = s.keys_pushed;
+    filled.key_pushes_failed = s.key_pushes_failed;
+    filled.key_changes = s.key_changes;
+    filled.nodes_known = s.nodes_known;
+    filled.nodes_on_radio = s.nodes_on_radio;
+    filled.data_dir = mb_str{data_dir_.data(), data_dir_.size()};
+    std::memcpy(&out, &filled, filled.struct_size);
+    return MB_OK;
+}
 
 const mb_host_api& PluginHost::api() {
     static const mb_host_api table = [] {
@@ -266,6 +302,7 @@ const mb_host_api& PluginHost::api() {
         t.kv_erase = api_kv_erase;
         t.config_get = api_config_get;
         t.post_work = api_post_work;
+        t.status = api_status;
         return t;
     }();
     return table;

@@ -37,7 +37,12 @@ const char* to_string(PluginState state) {
 
 PluginHost::PluginHost(boost::asio::any_io_executor executor, const config::AppConfig& config,
                        MeshServices& mesh, CommandRouter& router)
-    : executor_(executor), config_(config), mesh_(mesh), router_(router), sweep_timer_(executor) {}
+    : executor_(executor),
+      config_(config),
+      mesh_(mesh),
+      router_(router),
+      data_dir_(config.bot.data_dir.string()),
+      sweep_timer_(executor) {}
 
 PluginHost::~PluginHost() {
     unload_all();

@@ -50,6 +50,27 @@ struct PluginStatus {
 };
 
 // What the bot offers plugins: the mesh and what it knows about nodes.
+// The health figures the host reports to plugins (mb_status), in the bot's own terms.
+struct HostStatus {
+    bool link_up = false;
+    std::uint64_t started_at = 0;  // epoch seconds
+    std::uint64_t connected_since = 0;
+    std::uint64_t last_rx = 0;
+    std::uint32_t sessions = 0;
+    std::uint32_t radio_queue_free = 0;
+    std::uint32_t radio_queue_max = 0;
+    std::uint32_t outbox_pending = 0;
+    std::uint64_t frames_in = 0;
+    std::uint64_t frames_out = 0;
+    std::uint64_t key_checks_run = 0;
+    std::uint64_t key_checks_skipped = 0;
+    std::uint64_t keys_pushed = 0;
+    std::uint64_t key_pushes_failed = 0;
+    std::uint64_t key_changes = 0;
+    std::uint32_t nodes_known = 0;
+    std::uint32_t nodes_on_radio = 0;
+};
+
 class MeshServices {
 public:
     virtual ~MeshServices() = default;
@@ -59,6 +80,7 @@ public:
     virtual void send_text(std::uint32_t to, std::uint32_t channel, std::string_view text) = 0;
     virtual const nodes::NodeDirectory& directory() const = 0;
     virtual bool link_ready() const = 0;
+    virtual HostStatus status() const = 0;
 };
 
 struct PluginRecord;
@@ -106,6 +128,7 @@ public:
     mb_result post_work(PluginRecord& plugin, mb_work_fn work, mb_work_fn done, void* user,
                         mb_release_fn release);
     const nodes::NodeDirectory& directory() const { return mesh_.directory(); }
+    mb_result status(mb_status& out) const;
 
 private:
     struct Closure {  // a plugin callback and the `user` the plugin handed over with it
@@ -159,6 +182,7 @@ private:
     const config::AppConfig& config_;
     MeshServices& mesh_;
     CommandRouter& router_;
+    const std::string data_dir_;  // handed to plugins in mb_status, so it must outlive them
     std::thread::id loop_thread_;
 
     std::vector<std::unique_ptr<PluginRecord>> plugins_;

@@ -371,6 +371,8 @@ void RadioLink::on_frame(std::span<const std::uint8_t> payload) {
             break;
         case Kind::queue_status:
             outbox_.on_queue_status(message.queuestatus(), now);
+            stats_.radio_queue_free = message.queuestatus().free();
+            stats_.radio_queue_max = message.queuestatus().maxlen();
             wake_writer();
             break;
         case Kind::notification:

@@ -46,6 +46,8 @@ struct LinkStats {
     std::uint64_t duplicates = 0;
     Clock::time_point ready_since{};
     Clock::time_point last_rx{};
+    std::uint32_t radio_queue_free = 0;  // per the radio's last queueStatus
+    std::uint32_t radio_queue_max = 0;
 };
 
 // One coroutine actor per radio endpoint; all of it runs on the io_context thread, and every
@@ -74,6 +76,7 @@ public:
     LinkState state() const { return state_; }
     const RadioInfo& radio() const { return session_.radio(); }
     const LinkStats& stats() const { return stats_; }
+    std::size_t outbox_pending() const { return outbox_.queued(); }
     const std::string& endpoint() const { return description_; }
 
 private:

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define MB_ABI_MAJOR 1
-#define MB_ABI_MINOR 0
+#define MB_ABI_MINOR 1
 #define MB_ABI_PATCH 0
 
 #define MB_PLUGIN_ENTRY_SYMBOL "mb_plugin_entry_v1"
@@ -76,6 +76,14 @@ typedef enum mb_scope {
     MB_SCOPE_CHANNEL = 2, /* only on an allowed channel */
     MB_SCOPE_BOTH = 3
 } mb_scope;
+
+/* What the bot knows about a node's public key (since 1.1). */
+typedef enum mb_key_state {
+    MB_KEY_INVALID = 0,
+    MB_KEY_UNKNOWN = 1, /* no key heard yet */
+    MB_KEY_PINNED = 2,  /* the first key seen (or one an operator accepted) */
+    MB_KEY_CHANGED = 3  /* the node presented a different key; privileged rights suspended */
+} mb_key_state;
 
 typedef enum mb_event_kind {
     MB_EVENT_INVALID = 0,
@@ -133,6 +141,14 @@ typedef struct mb_node {
     float channel_utilization;
     float air_util_tx;
     uint32_t uptime_seconds;
+    /* since 1.1 */
+    int32_t rssi;             /* of the last packet heard, 0 when unknown */
+    uint32_t first_heard;     /* epoch seconds the bot first learned of it, 0 when unknown */
+    mb_key_state key_state;   /* `public_key` is the pinned key, or the new one when CHANGED */
+    uint8_t radio_has_key;    /* the connected radio holds the node's pinned key */
+    uint8_t reserved1;
+    uint8_t reserved2;
+    uint8_t reserved3;
 } mb_node;
 
 /* A command addressed to one of the plugin's registered commands. */
@@ -216,6 +232,32 @@ typedef struct mb_value {
     mb_str string; /* valid until the plugin is unloaded */
 } mb_value;
 
+/* The host's health figures (since 1.1): the radio link, the key sync and the node store. */
+typedef struct mb_status {
+    uint32_t struct_size; /* set by the caller to sizeof(mb_status) */
+    uint8_t link_up;      /* a handshake completed and the link has not dropped since */
+    uint8_t reserved0;
+    uint8_t reserved1;
+    uint8_t reserved2;
+    uint64_t started_at;      /* epoch seconds the daemon started */
+    uint64_t connected_since; /* epoch seconds of the current session's handshake, 0 when down */
+    uint64_t last_rx;         /* epoch seconds of the last frame from the radio, 0 when never */
+    uint32_t sessions;        /* handshakes completed since start (reconnects = sessions - 1) */
+    uint32_t radio_queue_free; /* the radio's TX queue per its last queueStatus */
+    uint32_t radio_queue_max;
+    uint32_t outbox_pending; /* packets waiting in the bot's outbox */
+    uint64_t frames_in;
+    uint64_t frames_out;
+    uint64_t key_checks_run;     /* periodic key checks that compared store and radio */
+    uint64_t key_checks_skipped; /* periodic key checks skipped: nothing had changed */
+    uint64_t keys_pushed;        /* add_contact pushes the radio acknowledged */
+    uint64_t key_pushes_failed;
+    uint64_t key_changes; /* keys that changed for a known node since start */
+    uint32_t nodes_known; /* in the bot's node store */
+    uint32_t nodes_on_radio; /* in the radio's NodeDB, per the last handshake */
+    mb_str data_dir; /* the bot's data directory; valid until the plugin is unloaded */
+} mb_status;
+
 typedef void (*mb_release_fn)(void* user); /* the host is done with `user` */
 typedef void (*mb_command_fn)(void* user, const mb_command* command);
 typedef void (*mb_event_fn)(void* user, const mb_event* event);
@@ -278,6 +320,10 @@ typedef struct mb_host_api {
     /* Runs work(user) on a worker thread, then done(user) on the event loop, then release(user). */
     mb_result (*post_work)(mb_host* host, mb_work_fn work, mb_work_fn done, void* user,
                            mb_release_fn release);
+
+    /* ---- since 1.1 */
+    /* Fills `out` up to out->struct_size. */
+    mb_result (*status)(mb_host* host, mb_status* out);
 } mb_host_api;
 
 /* What a plugin library exports through its entry point. */

@@ -400,6 +400,14 @@ public:
         return out;
     }
 
+    // ---- health: the radio link, key sync and node store figures (nullopt if the host fails)
+    std::optional<Status> status() const {
+        mb_status s{};
+        s.struct_size = sizeof s;
+        if (api_->status(host_, &s) != MB_OK) return std::nullopt;
+        return Status::from_abi(s);
+    }
+
     // ---- storage and configuration
     Store& store() { return store_; }
     const Config& config() const { return config_; }

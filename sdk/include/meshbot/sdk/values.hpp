@@ -1,6 +1,7 @@
 #pragma once
 // Value types the SDK hands to plugin code: copies of what crossed the C boundary, safe to keep.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,6 +26,11 @@ inline mb_str str(std::string_view s) {
 }
 inline mb_bytes bytes(std::string_view s) {
     return mb_bytes{reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+// Whether a struct the host wrote is long enough to hold the field ending at `end` (a field a
+// later minor version added; see docs/abi.md).
+inline bool has_field(std::uint32_t struct_size, std::size_t end) {
+    return struct_size >= end;
 }
 }  // namespace detail
 
@@ -51,6 +57,13 @@ struct DeviceMetrics {
     std::uint32_t uptime_seconds = 0;
 };
 
+// What the bot knows about a node's public key.
+enum class KeyState {
+    unknown = MB_KEY_UNKNOWN,  // no key heard yet
+    pinned = MB_KEY_PINNED,    // the first key seen, or one an operator accepted
+    changed = MB_KEY_CHANGED,  // a different key was presented; privileged rights suspended
+};
+
 // A node as the bot knows it.
 struct NodeInfo {
     std::uint32_t num = 0;
@@ -66,6 +79,10 @@ struct NodeInfo {
     bool is_self = false;
     std::optional<Position> position;
     std::optional<DeviceMetrics> metrics;
+    std::int32_t rssi = 0;           // of the last packet heard, 0 = unknown
+    std::uint32_t first_heard = 0;   // epoch seconds, 0 = unknown
+    KeyState key_state = KeyState::unknown;
+    bool radio_has_key = false;      // the connected radio holds its pinned key
 
     // The short name, or the last four hex digits of the id when the node never said its name.
     std::string display_name() const {
@@ -93,6 +110,16 @@ struct NodeInfo {
         if (n.has_device_metrics) {
             out.metrics = DeviceMetrics{n.battery_level, n.voltage, n.channel_utilization,
                                         n.air_util_tx, n.uptime_seconds};
+        }
+        // Fields of ABI 1.1.
+        if (detail::has_field(n.struct_size,
+                              offsetof(mb_node, radio_has_key) + sizeof n.radio_has_key)) {
+            out.rssi = n.rssi;
+            out.first_heard = n.first_heard;
+            if (n.key_state == MB_KEY_PINNED || n.key_state == MB_KEY_CHANGED) {
+                out.key_state = static_cast<KeyState>(n.key_state);
+            }
+            out.radio_has_key = n.radio_has_key != 0;
         }
         return out;
     }
@@ -172,6 +199,53 @@ struct SendResult {
         out.from = r.from;
         if (r.response) out.response = Packet::from_abi(*r.response);
         out.message = std::string(detail::view(r.message));
+        return out;
+    }
+};
+
+// The host's health figures: the radio link, the key sync and the node store.
+struct Status {
+    bool link_up = false;
+    std::uint64_t started_at = 0;       // epoch seconds
+    std::uint64_t connected_since = 0;  // epoch seconds, 0 when the link is down
+    std::uint64_t last_rx = 0;          // epoch seconds of the last frame, 0 when never
+    std::uint32_t sessions = 0;         // handshakes completed; reconnects = sessions - 1
+    std::uint32_t radio_queue_free = 0;
+    std::uint32_t radio_queue_max = 0;
+    std::uint32_t outbox_pending = 0;
+    std::uint64_t frames_in = 0;
+    std::uint64_t frames_out = 0;
+    std::uint64_t key_checks_run = 0;
+    std::uint64_t key_checks_skipped = 0;
+    std::uint64_t keys_pushed = 0;
+    std::uint64_t key_pushes_failed = 0;
+    std::uint64_t key_changes = 0;
+    std::uint32_t nodes_known = 0;
+    std::uint32_t nodes_on_radio = 0;
+    std::string data_dir;
+
+    std::uint32_t reconnects() const { return sessions > 0 ? sessions - 1 : 0; }
+
+    static Status from_abi(const mb_status& s) {
+        Status out;
+        out.link_up = s.link_up != 0;
+        out.started_at = s.started_at;
+        out.connected_since = s.connected_since;
+        out.last_rx = s.last_rx;
+        out.sessions = s.sessions;
+        out.radio_queue_free = s.radio_queue_free;
+        out.radio_queue_max = s.radio_queue_max;
+        out.outbox_pending = s.outbox_pending;
+        out.frames_in = s.frames_in;
+        out.frames_out = s.frames_out;
+        out.key_checks_run = s.key_checks_run;
+        out.key_checks_skipped = s.key_checks_skipped;
+        out.keys_pushed = s.keys_pushed;
+        out.key_pushes_failed = s.key_pushes_failed;
+        out.key_changes = s.key_changes;
+        out.nodes_known = s.nodes_known;
+        out.nodes_on_radio = s.nodes_on_radio;
+        out.data_dir = std::string(detail::view(s.data_dir));
         return out;
     }
 };
