@@ -7,11 +7,16 @@
 #include <regex>
 
 #include "plugin_host/utf8_chunker.hpp"
+#include "support/bot_process.hpp"
 #include "support/sim_process.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 using meshbot::testing::bin_path;
+using meshbot::testing::build_dir;
+using meshbot::testing::config_for;
+using meshbot::testing::quoted;
+using meshbot::testing::RunningBot;
 using meshbot::testing::ChildProcess;
 using meshbot::testing::Record;
 using meshbot::testing::SimProcess;
@@ -25,38 +30,6 @@ constexpr const char* kBot = "!0badc0de";  // the simulator's own node
 // The simulator's generated nodes: !10000001 "N001", !10000002 "N002", ...
 constexpr std::uint32_t kNode1 = 0x10000001;
 constexpr std::uint32_t kNode3 = 0x10000003;
-
-fs::path build_dir() {
-    return fs::path(MESHBOT_BIN_DIR).parent_path();
-}
-
-std::string quoted(const fs::path& p) {
-    return "\"" + p.string() + "\"";
-}
-
-// A config for the bot against `sim`; `plugins` is the body of the [plugins] table and the
-// per-plugin tables after it.
-std::string config_for(const SimProcess& sim, const std::string& plugins,
-                       const std::string& commands = {}) {
-    return "[radio]\nhost = \"127.0.0.1\"\nport = " + std::to_string(sim.port()) +
-           "\nreplay_tail = 0\n\n[commands]\nchannels = [0]\nadmins = [\"!10000001\"]\n" +
-           commands + "\n[log]\nlevel = \"debug\"\n\n[plugins]\n" + plugins + "\n";
-}
-
-// The bot as a process, ready on the simulator.
-struct RunningBot {
-    TempDir dir;
-    std::unique_ptr<ChildProcess> process;
-
-    RunningBot(const std::string& config, std::vector<std::string> env = {}) {
-        const auto path = dir.write(
-            "meshbot.toml", config + "\n[bot]\ndata_dir = " + quoted(dir.path() / "data") + "\n");
-        process = std::make_unique<ChildProcess>(
-            std::vector<std::string>{bin_path("meshbot").string(), "--config", path.string()},
-            std::move(env));
-        REQUIRE(process->wait_for_line("ready: node", 10s));
-    }
-};
 
 bool wait_texts(const SimProcess& sim, std::size_t count, std::chrono::milliseconds timeout) {
     return sim.wait_for_count("rx", "packet", count, timeout);

@@ -1,0 +1,35 @@
+#include "support/bot_process.hpp"
+
+#include <catch2/catch.hpp>
+
+namespace meshbot::testing {
+
+using namespace std::chrono_literals;
+
+std::filesystem::path build_dir() {
+    return std::filesystem::path(MESHBOT_BIN_DIR).parent_path();
+}
+
+std::string quoted(const std::filesystem::path& p) {
+    return "\"" + p.string() + "\"";
+}
+
+std::string config_for(const SimProcess& sim, const std::string& plugins,
+                       const std::string& commands, const std::string& extra) {
+    return "[radio]\nhost = \"127.0.0.1\"\nport = " + std::to_string(sim.port()) +
+           "\nreplay_tail = 0\n\n[commands]\nchannels = [0]\nadmins = [\"!10000001\"]\n" +
+           commands + "\n[log]\nlevel = \"debug\"\n\n" + extra + "\n[plugins]\n" + plugins + "\n";
+}
+
+RunningBot::RunningBot(const std::string& config, std::vector<std::string> env) {
+    const bool has_bot_table = config.find("\n[bot]") != std::string::npos;
+    const auto path = dir.write(
+        "meshbot.toml",
+        has_bot_table ? config : config + "\n[bot]\ndata_dir = " + quoted(data_dir()) + "\n");
+    process = std::make_unique<ChildProcess>(
+        std::vector<std::string>{bin_path("meshbot").string(), "--config", path.string()},
+        std::move(env));
+    REQUIRE(process->wait_for_line("ready: node", 10s));
+}
+
+}  // namespace meshbot::testing

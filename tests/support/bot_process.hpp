@@ -1,0 +1,37 @@
+#pragma once
+// Starts the real meshbot daemon for an integration test, with a config written to a temp dir.
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/child_process.hpp"
+#include "support/sim_process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace meshbot::testing {
+
+// The build tree (build/), for plugin folders such as build/plugins and build/tests/test_plugins.
+std::filesystem::path build_dir();
+// A TOML basic string holding `p`.
+std::string quoted(const std::filesystem::path& p);
+
+// A config for the bot against `sim`, with debug logging, channel 0 allowed and !10000001 as
+// admin. `plugins` is the body of the [plugins] table and any per-plugin tables after it;
+// `commands` extra lines for [commands]; `extra` any further tables.
+std::string config_for(const SimProcess& sim, const std::string& plugins,
+                       const std::string& commands = {}, const std::string& extra = {});
+
+// The bot as a process, ready on the simulator (waits up to 10 s for "ready: node").
+// Its data directory is <dir>/data unless the config sets [bot] itself. Test thread only.
+struct RunningBot {
+    TempDir dir;
+    std::unique_ptr<ChildProcess> process;
+
+    explicit RunningBot(const std::string& config, std::vector<std::string> env = {});
+    std::filesystem::path data_dir() const { return dir.path() / "data"; }
+};
+
+}  // namespace meshbot::testing
