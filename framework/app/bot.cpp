@@ -21,9 +21,11 @@ std::string age(std::uint32_t last_heard) {
     return std::to_string(secs / 86400) + "d ago";
 }
 
-void log_node_list(const radio::RadioInfo& radio) {
-    spdlog::info("nodes: {} ({} '{}') and {} others", radio::node_id(radio.my_node_num),
-                 radio.own_user.short_name(), radio.own_user.long_name(), radio.nodes.size());
+void log_node_list(const radio::RadioInfo& radio, const nodes::NodeStore& store) {
+    spdlog::info("nodes: {} ({} '{}') and {} others on the radio, {} in the store",
+                 radio::node_id(radio.my_node_num), radio.own_user.short_name(),
+                 radio.own_user.long_name(), radio.nodes.size(), store.size() - 1);
+    if (radio.nodes.size() > 50) return;  // a big NodeDB is for `meshbot nodes`, not the log
     for (const auto& [num, node] : radio.nodes) {
         const std::string hops = node.has_hops_away() ? std::to_string(node.hops_away()) : "?";
         spdlog::info("  {}  {:<4}  {:<24}  snr {:>5.1f}  hops {}  heard {}{}", radio::node_id(num),
@@ -32,44 +34,111 @@ void log_node_list(const radio::RadioInfo& radio) {
     }
 }
 
+constexpr auto kSaveDebounce = std::chrono::seconds(10);
+
 }  // namespace
 
 Bot::Bot(boost::asio::any_io_executor executor, const config::AppConfig& config)
     : config_(config),
       started_at_(static_cast<std::uint64_t>(std::time(nullptr))),
+      store_(config.bot.data_dir),
       link_(executor, config.radio,
             radio::RadioLink::Handlers{
                 [this](const radio::RadioInfo& r) { on_ready(r); },
                 [this](const std::string& why) { on_down(why); },
                 [this](const pb::MeshPacket& p, bool replayed) { on_packet(p, replayed); }}),
-      router_(config.commands, [this](std::uint32_t to, std::uint32_t channel,
-                                      std::string_view text) { send_text(to, channel, text); }),
-      plugins_(executor, config, *this, router_) {
-    directory_.set_listener([this](const pb::NodeInfo& node) { plugins_.on_node_updated(node); });
+      key_sync_(executor, config, store_,
+                [this](pb::MeshPacket p, radio::SendCallback done) {
+                    return link_.send(std::move(p), std::move(done));
+                }),
+      router_(
+          config.commands,
+          [this](std::uint32_t to, std::uint32_t channel, std::string_view text) {
+              send_text(to, channel, text);
+          },
+          [this](std::uint32_t sender, std::string_view key) {
+              return store_.trusts(sender, key);
+          }),
+      plugins_(executor, config, *this, router_),
+      save_timer_(executor) {
+    store_.set_listeners(
+        [this](const nodes::NodeRecord& node) { plugins_.on_node_updated(node); },
+        [this](const nodes::NodeRecord& node, const nodes::KeyEvent& event) {
+            if (event.kind == nodes::KeyEvent::Kind::changed) plugins_.on_key_changed(node);
+        });
+}
+
+void Bot::open_store() {
+    if (!lock_.try_lock(config_.bot.data_dir)) {
+        throw nodes::StoreError("another meshbot is using the data directory " +
+                                config_.bot.data_dir.string() + " (it holds meshbot.lock)");
+    }
+    const auto report = store_.load();
+    for (const auto& error : report.errors)
+        spdlog::error("{}", error);
+    for (const auto& warning : report.warnings)
+        spdlog::warn("{}", warning);
+    spdlog::info("node store: {} nodes, {} pinned keys ({} journaled key changes) from {}",
+                 report.nodes, report.keys, report.journal_records,
+                 config_.bot.data_dir.string());
+    if (store_.dirty()) schedule_save();
+}
+
+void Bot::schedule_save() {
+    if (save_pending_ || !store_.dirty()) return;
+    save_pending_ = true;
+    save_timer_.expires_after(kSaveDebounce);
+    save_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        save_pending_ = false;
+        store_.save();
+    });
+}
+
+std::string Bot::accept_key(std::string_view query) {
+    const nodes::NodeRecord* node = store_.find(query);
+    if (node == nullptr) return "no node matches '" + std::string(query) + "'";
+    const std::string id = radio::node_id(node->num);
+    if (node->key_state() != nodes::KeyState::changed)
+        return id + ": no changed key to accept (key " + to_string(node->key_state()) + ")";
+    if (!store_.accept_key(node->num)) return id + ": the accepted key could not be saved";
+    return id + ": accepted key " + nodes::key_base64(*store_.find(node->num)->pinned_key);
+}
+
+bool Bot::radio_holds_key(std::uint32_t num) const {
+    const nodes::NodeRecord* node = store_.find(num);
+    return node != nullptr && node->pinned_key && key_sync_.view().holds(num, *node->pinned_key);
 }
 
 Bot::~Bot() = default;
 
 void Bot::stop(std::function<void()> done) {
     plugins_.unload_all();
+    save_timer_.cancel();
+    if (lock_.held()) store_.save();
     link_.stop(std::move(done));
 }
 
 void Bot::on_ready(const radio::RadioInfo& radio) {
-    directory_.on_handshake(radio);
-    log_node_list(radio);
+    store_.on_handshake(radio);
+    key_sync_.on_ready(radio);
+    log_node_list(radio, store_);
+    schedule_save();
     plugins_.on_link_up();
 }
 
 void Bot::on_down(const std::string& reason) {
+    key_sync_.on_down();
     plugins_.on_link_down(reason);
 }
 
 void Bot::on_packet(const pb::MeshPacket& packet, bool replayed) {
-    directory_.on_packet(packet);
+    store_.on_packet(packet);
+    key_sync_.on_packet(packet);
+    schedule_save();
     if (packet.has_decoded() && packet.decoded().portnum() == pb::TEXT_MESSAGE_APP) {
         const std::uint64_t event = plugins_.remember_event(packet);
-        const auto outcome = router_.on_text(packet, replayed, directory_.self_num(), event,
+        const auto outcome = router_.on_text(packet, replayed, store_.self_num(), event,
                                              std::chrono::steady_clock::now());
         if (outcome == plugins::CommandRouter::Outcome::not_a_command) {
             plugins_.on_text(packet, replayed, event);
@@ -98,13 +167,19 @@ plugins::HostStatus Bot::status() const {
     s.outbox_pending = static_cast<std::uint32_t>(link_.outbox_pending());
     s.frames_in = stats.frames_in;
     s.frames_out = stats.frames_out;
-    s.nodes_known = static_cast<std::uint32_t>(directory_.size());
+    const auto& keys = key_sync_.counters();
+    s.key_checks_run = keys.checks_run;
+    s.key_checks_skipped = keys.checks_skipped;
+    s.keys_pushed = keys.keys_pushed;
+    s.key_pushes_failed = keys.pushes_failed;
+    s.key_changes = store_.key_changes();
+    s.nodes_known = static_cast<std::uint32_t>(store_.size());
     s.nodes_on_radio = static_cast<std::uint32_t>(link_.radio().nodes.size() + 1);
     return s;
 }
 
 std::uint32_t Bot::send_packet(pb::MeshPacket packet, radio::SendCallback done) {
-    return link_.send(std::move(packet), std::move(done));
+    return key_sync_.send(std::move(packet), std::move(done));
 }
 
 void Bot::send_text(std::uint32_t to, std::uint32_t channel, std::string_view text) {
@@ -116,10 +191,9 @@ void Bot::send_text(std::uint32_t to, std::uint32_t channel, std::string_view te
         packet.set_want_ack(dm);  // DMs are acknowledged end to end; broadcasts are not
         packet.mutable_decoded()->set_portnum(pb::TEXT_MESSAGE_APP);
         packet.mutable_decoded()->set_payload(part);
-        link_.send(std::move(packet), [to](const radio::SendResult& r) {
-            if (r.status == radio::SendResult::Status::nak ||
-                r.status == radio::SendResult::Status::expired ||
-                r.status == radio::SendResult::Status::rejected_full) {
+        key_sync_.send(std::move(packet), [to](const radio::SendResult& r) {
+            using S = radio::SendResult::Status;
+            if (r.status == S::nak || r.status == S::expired || r.status == S::rejected_full) {
                 spdlog::warn("text {:#010x} to {} not delivered (status {}, routing error {})",
                              r.id, radio::node_id(to), static_cast<int>(r.status), r.routing_error);
             }

@@ -1,13 +1,15 @@
 #pragma once
-// The bot: the radio link, what it knows about nodes, the command router and the plugins,
+// The bot: the radio link, the node store and key sync, the command router and the plugins,
 // wired together.
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string_view>
 
 #include "config/app_config.hpp"
-#include "nodes/node_directory.hpp"
+#include "nodes/key_sync.hpp"
+#include "nodes/node_store.hpp"
 #include "plugin_host/command_router.hpp"
 #include "plugin_host/plugin_host.hpp"
 #include "radio/radio_link.hpp"
@@ -20,18 +22,28 @@ public:
     Bot(boost::asio::any_io_executor executor, const config::AppConfig& config);
     ~Bot() override;
 
+    // Locks the data directory and loads the node store (run_daemon only; `meshbot plugins`
+    // never touches the store). Throws nodes::StoreError when the store cannot be used.
+    void open_store();
     void load_plugins() { plugins_.load_all(); }
     void start() { link_.start(); }
-    // Unloads the plugins, says goodbye to the radio; `done` runs when all is closed.
+    // Unloads the plugins, saves the store, says goodbye to the radio; `done` runs when all is
+    // closed.
     void stop(std::function<void()> done);
+
+    // The operator accepts a node's changed key (control socket, `meshbot keys accept`).
+    // Returns a one-line answer.
+    std::string accept_key(std::string_view node);
 
     plugins::PluginHost& plugins() { return plugins_; }
     radio::RadioLink& link() { return link_; }
+    const nodes::KeySync& key_sync() const { return key_sync_; }
 
     // MeshServices
     std::uint32_t send_packet(pb::MeshPacket packet, radio::SendCallback done) override;
     void send_text(std::uint32_t to, std::uint32_t channel, std::string_view text) override;
-    const nodes::NodeDirectory& directory() const override { return directory_; }
+    const nodes::NodeStore& directory() const override { return store_; }
+    bool radio_holds_key(std::uint32_t num) const override;
     bool link_ready() const override { return link_.state() == radio::LinkState::ready; }
     plugins::HostStatus status() const override;
 
@@ -39,13 +51,20 @@ private:
     void on_ready(const radio::RadioInfo& radio);
     void on_down(const std::string& reason);
     void on_packet(const pb::MeshPacket& packet, bool replayed);
+    // Saves the store a while after the first unsaved change, so a busy mesh costs one write
+    // per debounce period rather than one per packet.
+    void schedule_save();
 
     const config::AppConfig& config_;
     const std::uint64_t started_at_;  // epoch seconds
-    nodes::NodeDirectory directory_;
+    nodes::DirectoryLock lock_;
+    nodes::NodeStore store_;
     radio::RadioLink link_;
+    nodes::KeySync key_sync_;
     plugins::CommandRouter router_;
     plugins::PluginHost plugins_;
+    boost::asio::steady_timer save_timer_;
+    bool save_pending_ = false;
 };
 
 }  // namespace meshbot::app

@@ -42,6 +42,12 @@ int run_daemon(const config::AppConfig& config) {
     signals.async_wait(on_signal);
 
     spdlog::info("meshbot {} starting with {}", MESHBOT_VERSION, config.source.string());
+    try {
+        bot.open_store();
+    } catch (const nodes::StoreError& e) {
+        spdlog::critical("{}", e.what());
+        return 1;
+    }
     bot.load_plugins();
     bot.start();
     io.run();

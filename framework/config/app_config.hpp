@@ -38,6 +38,10 @@ struct RadioConfig {
     Seconds dedupe_window{600};
 
     Seconds text_gap{2};  // never below 2 s: the firmware drops faster texts
+    // The firmware's other per-connection limits (2.7.1+): telemetry, position, waypoint and
+    // alert packets 10 s apart, traceroutes 30 s apart. 0 turns the pacing off (older radios).
+    Seconds telemetry_gap{10};
+    Seconds traceroute_gap{30};
     unsigned outbox_capacity = 256;
     Seconds outbox_expiry{600};
 };
@@ -47,7 +51,7 @@ struct LogConfig {
 };
 
 struct BotConfig {
-    // Where the bot keeps what it learns (plugin key-value stores, later the node store).
+    // Where the bot keeps what it learns: the node store and plugin key-value stores.
     // Relative paths are relative to the config file's directory.
     std::filesystem::path data_dir = "data";
 };
@@ -61,6 +65,15 @@ struct CommandsConfig {
     Seconds rate_window{60};
     std::size_t reply_max_bytes = 200;  // per reply part, UTF-8 bytes (never above 200)
     std::vector<std::uint32_t> admins;  // node numbers allowed to run privileged commands
+};
+
+struct KeysConfig {
+    // How often the key sync compares the node store with the radio's NodeDB; it does
+    // nothing (and sends nothing) when neither changed since the last check.
+    Seconds check_interval{300};
+    // Nodes whose keys are pushed to the radio after every (re)connect when it lacks them, on
+    // top of the admins (each push is a flash write on the radio, so keep this short).
+    std::vector<std::uint32_t> restore;
 };
 
 // One [plugins.<id>] table: `enabled` plus the plugin's own keys, kept as TOML text for the
@@ -89,6 +102,7 @@ struct AppConfig {
     LogConfig log;
     BotConfig bot;
     CommandsConfig commands;
+    KeysConfig keys;
     PluginsConfig plugins;
 };
 

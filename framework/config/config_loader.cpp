@@ -220,6 +220,8 @@ void read_radio(Section& s, RadioConfig& r) {
     read_seconds(s, "dedupe_window", r.dedupe_window, positive);
     read_seconds(s, "text_gap", r.text_gap,
                  {.min = 2, .inclusive = true, .why = "the firmware drops faster texts"});
+    read_seconds(s, "telemetry_gap", r.telemetry_gap, non_negative);
+    read_seconds(s, "traceroute_gap", r.traceroute_gap, non_negative);
     read_integer(s, "outbox_capacity", r.outbox_capacity, 1);
     read_seconds(s, "outbox_expiry", r.outbox_expiry, positive);
 
@@ -277,6 +279,7 @@ LoadResult parse_document(std::string_view toml_text, const std::string& source_
     read_section(root, "log", [&](Section& s) { read_log(s, config.log); });
     read_section(root, "bot", [&](Section& s) { read_bot(s, config.bot, base_dir); });
     read_section(root, "commands", [&](Section& s) { read_commands(s, config.commands); });
+    read_section(root, "keys", [&](Section& s) { read_keys(s, config.keys); });
     read_section(root, "plugins", [&](Section& s) { read_plugins(s, config.plugins, base_dir); });
     root.finish();
     report.throw_if_errors();

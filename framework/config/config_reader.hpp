@@ -273,6 +273,7 @@ void read_section(Section& parent, std::string_view name, Reader&& reader) {
 
 void read_bot(Section& s, BotConfig& b, const std::filesystem::path& base_dir);
 void read_commands(Section& s, CommandsConfig& c);
+void read_keys(Section& s, KeysConfig& k);
 void read_plugins(Section& s, PluginsConfig& p, const std::filesystem::path& base_dir);
 
 }  // namespace meshbot::config::detail

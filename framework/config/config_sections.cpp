@@ -169,6 +169,31 @@ void read_commands(Section& s, CommandsConfig& c) {
     if (read_array(s, "admins", "node ids", admin)) c.admins = std::move(admins);
 }
 
+// --- [keys] -----------------------------------------------------------------------------
+
+constexpr std::size_t max_restore_nodes = 16;
+
+void read_keys(Section& s, KeysConfig& k) {
+    read_seconds(s, "check_interval", k.check_interval, positive);
+    std::vector<std::uint32_t> restore;
+    const auto node = [&](const toml::node& value, const std::string& key) {
+        std::uint32_t id = 0;
+        if (!check_node_id(s, value, key, id)) return false;
+        add_unique(restore, id);
+        return true;
+    };
+    const auto* list = s.take("restore");
+    if (list == nullptr) return;
+    if (const auto* array = list->as_array(); array && array->size() > max_restore_nodes) {
+        s.error(*list, "restore",
+                "lists " + std::to_string(array->size()) + " nodes, at most " +
+                    std::to_string(max_restore_nodes) +
+                    " are allowed (each push writes the radio's flash and pins a favourite)");
+        return;
+    }
+    if (read_array(s, "restore", "node ids", node)) k.restore = std::move(restore);
+}
+
 // --- [plugins] --------------------------------------------------------------------------
 
 namespace {

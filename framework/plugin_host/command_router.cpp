@@ -50,9 +50,11 @@ bool parse_command(std::string_view text, std::string_view prefix, std::string& 
     return true;
 }
 
-CommandRouter::CommandRouter(const config::CommandsConfig& config, Reply reply)
+CommandRouter::CommandRouter(const config::CommandsConfig& config, Reply reply,
+                             KeyCheck key_trusted)
     : config_(config),
       reply_(std::move(reply)),
+      key_trusted_(std::move(key_trusted)),
       limiter_(config.rate_limit, std::chrono::duration_cast<Clock::duration>(config.rate_window)) {
 }
 
@@ -146,6 +148,15 @@ CommandRouter::Outcome CommandRouter::on_text(const pb::MeshPacket& packet, bool
                                   : "not PKI-encrypted");
             answer(packet, "refused: " + config_.prefix + name +
                                " is for admins, in an encrypted direct message");
+            return Outcome::refused;
+        }
+        if (!key_trusted_ || !key_trusted_(sender, packet.public_key())) {
+            spdlog::warn(
+                "commands: refused privileged {}{} from {}: its key is not the pinned one (a "
+                "changed key needs `meshbot keys accept {}`)",
+                config_.prefix, name, radio::node_id(sender), radio::node_id(sender));
+            answer(packet, "refused: " + config_.prefix + name +
+                               ": your key changed; an operator must accept it first");
             return Outcome::refused;
         }
     }

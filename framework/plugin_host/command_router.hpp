@@ -43,7 +43,10 @@ public:
     using Reply =
         std::function<void(std::uint32_t to, std::uint32_t channel, std::string_view text)>;
 
-    CommandRouter(const config::CommandsConfig& config, Reply reply);
+    // Whether a PKI-encrypted packet's key is the sender's pinned, unchanged key.
+    using KeyCheck = std::function<bool(std::uint32_t sender, std::string_view packet_key)>;
+
+    CommandRouter(const config::CommandsConfig& config, Reply reply, KeyCheck key_trusted = {});
 
     // Returns "" when added, otherwise why not (name taken, invalid, reserved).
     std::string add(CommandEntry entry);
@@ -70,6 +73,7 @@ private:
 
     config::CommandsConfig config_;
     Reply reply_;
+    KeyCheck key_trusted_;
     RateLimiter limiter_;
     std::map<std::string, CommandEntry, std::less<>> commands_;
     std::unordered_map<std::uint32_t, Clock::time_point> last_hint_;

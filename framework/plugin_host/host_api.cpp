@@ -25,39 +25,45 @@ std::string_view view(mb_str s) {
 }
 
 // A node as plugins see it; points into `node` and `id`, valid while both are.
-mb_node to_abi(const pb::NodeInfo& node, std::uint32_t self, const std::string& id) {
+mb_node to_abi(const nodes::NodeRecord& node, std::uint32_t self, const std::string& id,
+               bool radio_has_key) {
     mb_node out{};
     out.struct_size = sizeof out;
-    out.num = node.num();
+    out.num = node.num;
     out.id = mb_str{id.data(), id.size()};
-    const auto& user = node.user();
-    out.long_name = mb_str{user.long_name().data(), user.long_name().size()};
-    out.short_name = mb_str{user.short_name().data(), user.short_name().size()};
-    out.role = static_cast<std::uint32_t>(user.role());
-    out.hw_model = user.hw_model();
-    out.public_key = mb_bytes{reinterpret_cast<const std::uint8_t*>(user.public_key().data()),
-                              user.public_key().size()};
-    out.last_heard = node.last_heard();
-    out.snr = node.snr();
-    out.hops_away = node.has_hops_away() ? static_cast<std::int32_t>(node.hops_away()) : -1;
-    out.is_self = node.num() == self;
-    if (node.has_position() && node.position().has_latitude_i() &&
-        node.position().has_longitude_i()) {
+    out.long_name = mb_str{node.long_name.data(), node.long_name.size()};
+    out.short_name = mb_str{node.short_name.data(), node.short_name.size()};
+    out.role = node.role;
+    out.hw_model = node.hw_model;
+    if (const nodes::PublicKey* key = node.current_key())
+        out.public_key = mb_bytes{key->data(), key->size()};
+    out.last_heard = node.last_heard;
+    out.snr = node.snr;
+    out.hops_away = node.hops_away;
+    out.is_self = node.num == self;
+    if (node.position) {
         out.has_position = 1;
-        out.latitude_i = node.position().latitude_i();
-        out.longitude_i = node.position().longitude_i();
-        out.altitude = node.position().altitude();
+        out.latitude_i = node.position->latitude_i;
+        out.longitude_i = node.position->longitude_i;
+        out.altitude = node.position->altitude;
     }
-    if (node.has_device_metrics()) {
-        const auto& m = node.device_metrics();
+    if (node.metrics) {
+        const auto& m = *node.metrics;
         out.has_device_metrics = 1;
-        out.battery_level = m.battery_level();
-        out.voltage = m.voltage();
-        out.channel_utilization = m.channel_utilization();
-        out.air_util_tx = m.air_util_tx();
-        out.uptime_seconds = m.uptime_seconds();
+        out.battery_level = m.battery_level;
+        out.voltage = m.voltage;
+        out.channel_utilization = m.channel_utilization;
+        out.air_util_tx = m.air_util_tx;
+        out.uptime_seconds = m.uptime_seconds;
     }
-    out.key_state = user.public_key().size() == 32 ? MB_KEY_PINNED : MB_KEY_UNKNOWN;
+    out.rssi = node.rssi;
+    out.first_heard = node.first_heard;
+    switch (node.key_state()) {
+        case nodes::KeyState::unknown: out.key_state = MB_KEY_UNKNOWN; break;
+        case nodes::KeyState::pinned: out.key_state = MB_KEY_PINNED; break;
+        case nodes::KeyState::changed: out.key_state = MB_KEY_CHANGED; break;
+    }
+    out.radio_has_key = radio_has_key;
     return out;
 }
 
@@ -157,10 +163,10 @@ mb_result api_node_find(mb_host* host, mb_str query, mb_node_fn fn, void* user) 
     return guarded(host, "node_find", MB_ERR_INTERNAL, [&](PluginHost& h, PluginRecord&) {
         if (fn == nullptr) return MB_ERR_ARGUMENT;
         const auto& dir = h.directory();
-        const pb::NodeInfo* node = dir.find(view(query));
+        const nodes::NodeRecord* node = dir.find(view(query));
         if (node == nullptr) return MB_ERR_NOT_FOUND;
-        const std::string id = radio::node_id(node->num());
-        const mb_node n = to_abi(*node, dir.self_num(), id);
+        const std::string id = radio::node_id(node->num);
+        const mb_node n = h.node_to_abi(*node, id);
         fn(user, &n);
         return MB_OK;
     });
@@ -171,9 +177,9 @@ size_t api_node_each(mb_host* host, mb_node_fn fn, void* user) {
         if (fn == nullptr) return std::size_t{0};
         const auto& dir = h.directory();
         std::size_t count = 0;
-        dir.for_each([&](const pb::NodeInfo& node) {
-            const std::string id = radio::node_id(node.num());
-            const mb_node n = to_abi(node, dir.self_num(), id);
+        dir.for_each([&](const nodes::NodeRecord& node) {
+            const std::string id = radio::node_id(node.num);
+            const mb_node n = h.node_to_abi(node, id);
             fn(user, &n);
             ++count;
         });
@@ -184,10 +190,10 @@ size_t api_node_each(mb_host* host, mb_node_fn fn, void* user) {
 mb_result api_self_node(mb_host* host, mb_node_fn fn, void* user) {
     return guarded(host, "self_node", MB_ERR_INTERNAL, [&](PluginHost& h, PluginRecord&) {
         const auto& dir = h.directory();
-        const pb::NodeInfo* node = dir.self_num() ? dir.find(dir.self_num()) : nullptr;
+        const nodes::NodeRecord* node = dir.self_num() ? dir.find(dir.self_num()) : nullptr;
         if (node == nullptr || fn == nullptr) return MB_ERR_NOT_FOUND;
-        const std::string id = radio::node_id(node->num());
-        const mb_node n = to_abi(*node, dir.self_num(), id);
+        const std::string id = radio::node_id(node->num);
+        const mb_node n = h.node_to_abi(*node, id);
         fn(user, &n);
         return MB_OK;
     });
@@ -308,15 +314,27 @@ const mb_host_api& PluginHost::api() {
     return table;
 }
 
-void PluginHost::on_node_updated(const pb::NodeInfo& node) {
-    if (!has_subscribers(MB_EVENT_NODE_UPDATED)) return;
-    const std::string id = radio::node_id(node.num());
-    const mb_node n = to_abi(node, mesh_.directory().self_num(), id);
+mb_node PluginHost::node_to_abi(const nodes::NodeRecord& node, const std::string& id) const {
+    return to_abi(node, mesh_.directory().self_num(), id, mesh_.radio_holds_key(node.num));
+}
+
+void PluginHost::on_node_updated(const nodes::NodeRecord& node) {
+    node_event(MB_EVENT_NODE_UPDATED, node);
+}
+
+void PluginHost::on_key_changed(const nodes::NodeRecord& node) {
+    node_event(MB_EVENT_KEY_CHANGED, node);
+}
+
+void PluginHost::node_event(mb_event_kind kind, const nodes::NodeRecord& node) {
+    if (!has_subscribers(kind)) return;
+    const std::string id = radio::node_id(node.num);
+    const mb_node n = node_to_abi(node, id);
     mb_event e{};
     e.struct_size = sizeof e;
-    e.kind = MB_EVENT_NODE_UPDATED;
+    e.kind = kind;
     e.node = &n;
-    dispatch(MB_EVENT_NODE_UPDATED, 0, e);
+    dispatch(kind, 0, e);
 }
 
 }  // namespace meshbot::plugins

@@ -20,7 +20,7 @@
 #include "config/app_config.hpp"
 #include "mesh.pb.h"
 #include "meshbot/abi.h"
-#include "nodes/node_directory.hpp"
+#include "nodes/node_store.hpp"
 #include "plugin_host/command_router.hpp"
 #include "plugin_host/kv_store.hpp"
 #include "plugin_host/manifest.hpp"
@@ -78,7 +78,9 @@ public:
     virtual std::uint32_t send_packet(pb::MeshPacket packet, radio::SendCallback done) = 0;
     // A text to a node or a channel, split into numbered parts and paced.
     virtual void send_text(std::uint32_t to, std::uint32_t channel, std::string_view text) = 0;
-    virtual const nodes::NodeDirectory& directory() const = 0;
+    virtual const nodes::NodeStore& directory() const = 0;
+    // Whether the connected radio holds the node's pinned key (the key sync's view).
+    virtual bool radio_holds_key(std::uint32_t num) const = 0;
     virtual bool link_ready() const = 0;
     virtual HostStatus status() const = 0;
 };
@@ -103,7 +105,8 @@ public:
     std::uint64_t remember_event(const pb::MeshPacket& packet);
     void on_text(const pb::MeshPacket& packet, bool replayed, std::uint64_t event);
     void on_packet(const pb::MeshPacket& packet, bool replayed);
-    void on_node_updated(const pb::NodeInfo& node);
+    void on_node_updated(const nodes::NodeRecord& node);
+    void on_key_changed(const nodes::NodeRecord& node);
     void on_link_up();
     void on_link_down(std::string_view reason);
 
@@ -127,7 +130,8 @@ public:
     void timer_cancel(PluginRecord& plugin, std::uint64_t id);
     mb_result post_work(PluginRecord& plugin, mb_work_fn work, mb_work_fn done, void* user,
                         mb_release_fn release);
-    const nodes::NodeDirectory& directory() const { return mesh_.directory(); }
+    const nodes::NodeStore& directory() const { return mesh_.directory(); }
+    mb_node node_to_abi(const nodes::NodeRecord& node, const std::string& id) const;
     mb_result status(mb_status& out) const;
 
 private:
@@ -154,6 +158,8 @@ private:
         mb_send_fn fn;
         Closure closure;
         bool want_response;
+        std::chrono::milliseconds timeout;
+        // Counts from when the radio took the packet: paced sends may wait in the outbox first.
         std::chrono::steady_clock::time_point deadline;
     };
     struct ReplyTarget {
@@ -177,6 +183,7 @@ private:
     void arm_timer(std::uint64_t id);
     void finish_send(std::uint32_t id, const mb_send_result& result);
     void sweep_pending();
+    void node_event(mb_event_kind kind, const nodes::NodeRecord& node);
 
     boost::asio::any_io_executor executor_;
     const config::AppConfig& config_;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cstring>
+#include <memory>
 
 #include "plugin_host/plugin_host.hpp"
 #include "portnums.pb.h"
@@ -80,6 +81,9 @@ mb_send_status to_abi(radio::SendResult::Status status) {
             return MB_SEND_REJECTED;
         case S::cancelled:
             return MB_SEND_CANCELLED;
+        case S::refused:
+        case S::reissued:
+            return MB_SEND_REJECTED;
     }
     return MB_SEND_INVALID;
 }
@@ -189,26 +193,43 @@ mb_result PluginHost::send_data(PluginRecord& plugin, const mb_data_request& req
 
     const auto timeout = request.timeout_ms ? std::chrono::milliseconds(request.timeout_ms)
                                             : std::chrono::milliseconds(kDefaultResponseTimeout);
+    // A refusal can come back before send_packet returns, with the reason in words.
+    auto refusal = std::make_shared<std::string>();
     const std::uint32_t id =
-        mesh_.send_packet(std::move(packet), [this](const radio::SendResult& r) {
+        mesh_.send_packet(std::move(packet), [this, refusal](const radio::SendResult& r) {
+            using S = radio::SendResult::Status;
             auto it = pending_.find(r.id);
-            if (it == pending_.end()) return;
+            if (it == pending_.end()) {
+                *refusal = r.message;
+                return;
+            }
+            if (r.status == S::reissued) {  // the key sync re-sent it under a new id
+                auto node = pending_.extract(it);
+                node.key() = r.reissued_as;
+                pending_.insert(std::move(node));
+                return;
+            }
             // With want_response the answer is what counts; an ACK only says it got there.
-            const bool wait_more =
-                it->second.want_response && (r.status == radio::SendResult::Status::acked ||
-                                             r.status == radio::SendResult::Status::sent);
-            if (wait_more) return;
+            if (it->second.want_response && (r.status == S::acked || r.status == S::sent)) {
+                it->second.deadline = std::chrono::steady_clock::now() + it->second.timeout;
+                return;
+            }
             mb_send_result result{};
             result.struct_size = sizeof result;
             result.status = to_abi(r.status);
             result.id = r.id;
             result.routing_error = r.routing_error;
             result.from = r.from;
+            result.message = mb_str{r.message.data(), r.message.size()};
             finish_send(r.id, result);
         });
-    if (id == 0) return refuse(MB_ERR_FULL, "the outbox is full");
-    pending_.emplace(id, PendingSend{&plugin, done, closure, request.want_response != 0,
-                                     std::chrono::steady_clock::now() + timeout});
+    if (id == 0) {
+        return refuse(refusal->empty() ? MB_ERR_FULL : MB_ERR_REFUSED,
+                      refusal->empty() ? "the outbox is full" : refusal->c_str());
+    }
+    // Without want_response the outbox's own expiry and ACK timeout end the wait.
+    pending_.emplace(id, PendingSend{&plugin, done, closure, request.want_response != 0, timeout,
+                                     std::chrono::steady_clock::time_point::max()});
     if (out_id) *out_id = id;
     return MB_OK;
 }

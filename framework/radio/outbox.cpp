@@ -8,12 +8,22 @@ namespace meshbot::radio {
 
 namespace {
 
-// The firmware measures the text gap at its end of the link; a little extra keeps network
-// jitter from ever bringing two of our texts closer than it allows.
-constexpr auto kTextGapMargin = std::chrono::milliseconds(25);
+// The firmware measures its gaps at its end of the link; a little extra keeps network jitter
+// from ever bringing two of our packets closer than it allows.
+constexpr auto kGapMargin = std::chrono::milliseconds(25);
 
-bool is_text(const pb::MeshPacket& p) {
-    return p.has_decoded() && p.decoded().portnum() == pb::TEXT_MESSAGE_APP;
+SendResult make_result(SendResult::Status status, std::uint32_t id, int routing_error = 0,
+                       std::uint32_t from = 0) {
+    SendResult r;
+    r.status = status;
+    r.id = id;
+    r.routing_error = routing_error;
+    r.from = from;
+    return r;
+}
+
+std::uint32_t portnum_of(const pb::MeshPacket& p) {
+    return p.has_decoded() ? static_cast<std::uint32_t>(p.decoded().portnum()) : 0;
 }
 
 }  // namespace
@@ -24,7 +34,7 @@ std::uint32_t Outbox::enqueue(pb::MeshPacket packet, SendCallback done, Clock::t
     const std::uint32_t id = ids_.next();
     packet.set_id(id);
     if (queued() >= options_.capacity) {
-        if (done) done({SendResult::Status::rejected_full, id, 0, 0});
+        if (done) done(make_result(SendResult::Status::rejected_full, id, 0, 0));
         return 0;
     }
     queue_.push_back(Entry{std::move(packet), std::move(done), now, {}, false});
@@ -41,22 +51,55 @@ std::optional<pb::MeshPacket> Outbox::take_next(Clock::time_point now, std::uint
     }
     if (queue_.empty() || radio_free_ == 0u) return std::nullopt;
 
-    Entry& next = queue_.front();
-    const auto gap = options_.text_gap > Clock::duration::zero()
-                         ? options_.text_gap + kTextGapMargin
-                         : Clock::duration::zero();
-    if (is_text(next.packet) && last_text_ && now < *last_text_ + gap) {
-        wake_at = *last_text_ + gap;
-        return std::nullopt;
+    // The oldest packet whose port the firmware would accept now. A paced traceroute must not
+    // hold up the texts behind it; packets of one port keep their order.
+    std::vector<std::uint32_t> passed;  // ports seen waiting: later packets of them wait too
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+        const std::uint32_t port = portnum_of(it->packet);
+        if (std::find(passed.begin(), passed.end(), port) != passed.end()) continue;
+        const auto ready = ready_at(port);
+        if (now < ready) {
+            wake_at = std::min(wake_at, ready);
+            passed.push_back(port);
+            continue;
+        }
+        Entry next = std::move(*it);
+        queue_.erase(it);
+        // The firmware only fills in a default hop limit for want_ack packets; set it always.
+        if (next.packet.hop_limit() == 0) next.packet.set_hop_limit(hop_limit);
+        if (gap_for(port) > Clock::duration::zero()) last_sent_[port] = now;
+        next.deadline = now + options_.confirm_timeout;
+        unconfirmed_ = std::move(next);
+        wake_at = unconfirmed_->deadline;
+        return unconfirmed_->packet;
     }
-    // The firmware only fills in a default hop limit for want_ack packets; set it always.
-    if (next.packet.hop_limit() == 0) next.packet.set_hop_limit(hop_limit);
-    if (is_text(next.packet)) last_text_ = now;
-    next.deadline = now + options_.confirm_timeout;
-    unconfirmed_ = std::move(next);
-    queue_.pop_front();
-    wake_at = unconfirmed_->deadline;
-    return unconfirmed_->packet;
+    return std::nullopt;
+}
+
+Clock::duration Outbox::gap_for(std::uint32_t port) const {
+    Clock::duration gap = Clock::duration::zero();
+    switch (port) {
+        case pb::TEXT_MESSAGE_APP:
+            gap = options_.text_gap;
+            break;
+        case pb::POSITION_APP:
+        case pb::WAYPOINT_APP:
+        case pb::ALERT_APP:
+        case pb::TELEMETRY_APP:
+            gap = options_.telemetry_gap;
+            break;
+        case pb::TRACEROUTE_APP:
+            gap = options_.traceroute_gap;
+            break;
+        default:
+            break;
+    }
+    return gap > Clock::duration::zero() ? gap + kGapMargin : gap;
+}
+
+Clock::time_point Outbox::ready_at(std::uint32_t port) const {
+    const auto it = last_sent_.find(port);
+    return it == last_sent_.end() ? Clock::time_point::min() : it->second + gap_for(port);
 }
 
 void Outbox::on_queue_status(const pb::QueueStatus& status, Clock::time_point now) {
@@ -65,7 +108,7 @@ void Outbox::on_queue_status(const pb::QueueStatus& status, Clock::time_point no
     Entry entry = std::move(*unconfirmed_);
     unconfirmed_.reset();
     if (status.res() != 0) {
-        complete(entry, {SendResult::Status::nak, entry.packet.id(), status.res(), 0});
+        complete(entry, make_result(SendResult::Status::nak, entry.packet.id(), status.res(), 0));
         return;
     }
     accept(std::move(entry), now);
@@ -105,9 +148,9 @@ bool Outbox::on_routing(const pb::MeshPacket& packet, Clock::time_point now) {
         return true;
     }
     if (error == 0) {
-        complete(entry, {SendResult::Status::acked, request_id, 0, packet.from()});
+        complete(entry, make_result(SendResult::Status::acked, request_id, 0, packet.from()));
     } else {
-        complete(entry, {SendResult::Status::nak, request_id, error, packet.from()});
+        complete(entry, make_result(SendResult::Status::nak, request_id, error, packet.from()));
     }
     return true;
 }
@@ -125,7 +168,7 @@ Clock::time_point Outbox::tick(Clock::time_point now) {
     while (!queue_.empty() && now - queue_.front().enqueued >= options_.expiry) {
         Entry entry = std::move(queue_.front());
         queue_.pop_front();
-        complete(entry, {SendResult::Status::expired, entry.packet.id(), 0, 0});
+        complete(entry, make_result(SendResult::Status::expired, entry.packet.id(), 0, 0));
     }
     if (!queue_.empty()) earliest = queue_.front().enqueued + options_.expiry;
 
@@ -144,7 +187,7 @@ Clock::time_point Outbox::tick(Clock::time_point now) {
         awaiting_.erase(it);
         const auto status =
             entry.packet.want_ack() ? SendResult::Status::timeout : SendResult::Status::sent;
-        complete(entry, {status, entry.packet.id(), 0, 0});
+        complete(entry, make_result(status, entry.packet.id()));
     }
     if (!deadlines_.empty()) earliest = std::min(earliest, deadlines_.begin()->first);
     return earliest;
@@ -157,7 +200,7 @@ void Outbox::cancel_all() {
     deadlines_.clear();
     auto unconfirmed = std::exchange(unconfirmed_, std::nullopt);
     auto cancel = [this](Entry& e) {
-        complete(e, {SendResult::Status::cancelled, e.packet.id(), 0, 0});
+        complete(e, make_result(SendResult::Status::cancelled, e.packet.id(), 0, 0));
     };
     if (unconfirmed) cancel(*unconfirmed);
     for (auto& e : queue)

@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
+#include <string>
+#include <vector>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -24,11 +27,15 @@ struct SendResult {
         expired,        // waited too long for a link
         rejected_full,  // the outbox was full
         cancelled,      // the daemon stopped first
+        refused,        // the bot would not send it (see message), e.g. no key for a DM
+        reissued,       // not an end: it is being sent again under the id `reissued_as`
     };
     Status status = Status::sent;
     std::uint32_t id = 0;
     int routing_error = 0;   // pb::Routing::Error with nak
     std::uint32_t from = 0;  // who answered, with acked / nak
+    std::string message;     // with refused: why, in words for the user
+    std::uint32_t reissued_as = 0;
 };
 
 using SendCallback = std::function<void(const SendResult&)>;
@@ -36,7 +43,11 @@ using SendCallback = std::function<void(const SendResult&)>;
 struct OutboxOptions {
     std::size_t capacity = 256;
     Clock::duration expiry = std::chrono::minutes(10);
+    // The firmware's per-connection limits (protocol.md §6.4): it drops a client packet that
+    // comes sooner after the previous one of its kind, so the outbox holds it back instead.
     Clock::duration text_gap = std::chrono::seconds(2);
+    Clock::duration telemetry_gap = std::chrono::seconds(10);  // also position, waypoint, alert
+    Clock::duration traceroute_gap = std::chrono::seconds(30);
     // How long to wait for the queueStatus that confirms a write before moving on.
     Clock::duration confirm_timeout = std::chrono::seconds(3);
     // How long a want_ack packet waits for its routing answer (the firmware retries 3 times).
@@ -83,6 +94,8 @@ private:
     };
 
     void complete(Entry& entry, SendResult result);
+    Clock::duration gap_for(std::uint32_t portnum) const;
+    Clock::time_point ready_at(std::uint32_t portnum) const;
     void accept(Entry entry, Clock::time_point now);
 
     OutboxOptions options_;
@@ -93,7 +106,7 @@ private:
     // awaiting_ ordered by deadline, so tick() touches only what is due.
     std::set<std::pair<Clock::time_point, std::uint32_t>> deadlines_;
     std::optional<std::uint32_t> radio_free_;  // unknown until the first queueStatus
-    std::optional<Clock::time_point> last_text_;
+    std::map<std::uint32_t, Clock::time_point> last_sent_;  // by portnum, for the paced ones
 };
 
 }  // namespace meshbot::radio

@@ -40,6 +40,8 @@ OutboxOptions outbox_options(const config::RadioConfig& c) {
     o.capacity = c.outbox_capacity;
     o.expiry = to_clock(c.outbox_expiry);
     o.text_gap = to_clock(c.text_gap);
+    o.telemetry_gap = to_clock(c.telemetry_gap);
+    o.traceroute_gap = to_clock(c.traceroute_gap);
     return o;
 }
 

@@ -1,0 +1,377 @@
+#include "nodes/node_store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "nodes/node_codec.hpp"
+#include "portnums.pb.h"
+#include "radio/node_id.hpp"
+#include "telemetry.pb.h"
+
+namespace meshbot::nodes {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+std::uint32_t now_epoch() {
+    return static_cast<std::uint32_t>(std::time(nullptr));
+}
+
+// FNV-1a over the node number and the key bytes, finished with splitmix64 so that the sum of
+// many of them (the store digest) changes with every bit of every key.
+std::uint64_t key_hash(std::uint32_t num, const PublicKey& key, std::uint64_t salt) {
+    std::uint64_t h = 0xcbf29ce484222325ull ^ salt;
+    const auto feed = [&h](std::uint8_t byte) {
+        h ^= byte;
+        h *= 0x100000001b3ull;
+    };
+    for (int i = 0; i < 4; ++i)
+        feed(static_cast<std::uint8_t>(num >> (8 * i)));
+    for (const auto byte : key)
+        feed(byte);
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    return h ^ (h >> 31);
+}
+
+std::uint64_t key_contribution(const NodeRecord& node) {
+    std::uint64_t sum = 0;
+    if (node.pinned_key) sum += key_hash(node.num, *node.pinned_key, 1);
+    if (node.presented_key) sum += key_hash(node.num, *node.presented_key, 2);
+    return sum;
+}
+
+std::string label(const NodeRecord& node) {
+    return radio::node_id(node.num) + (node.short_name.empty() ? "" : " (" + node.short_name + ")");
+}
+
+}  // namespace
+
+NodeStore::NodeStore(std::filesystem::path dir) : files_(dir), persistent_(!dir.empty()) {}
+
+LoadReport NodeStore::load(bool read_only) {
+    LoadReport report;
+    if (!persistent_) return report;
+    auto loaded = files_.load(read_only);
+    report.errors = std::move(loaded.errors);
+    report.warnings = std::move(loaded.warnings);
+    for (const auto& stored : loaded.snapshot.nodes())
+        apply(stored);
+    self_ = loaded.snapshot.self_num();
+    key_generation_ = loaded.snapshot.key_generation();
+    journal_seq_ = loaded.snapshot.journal_seq();
+    for (const auto& record : loaded.journal) {
+        apply(record.node());
+        journal_seq_ = std::max(journal_seq_, record.seq());
+        key_generation_ = std::max(key_generation_, record.key_generation());
+    }
+    key_digest_ = 0;
+    for (const auto& [num, node] : nodes_) {
+        key_digest_ += key_contribution(node);
+        if (node.pinned_key) ++report.keys;
+    }
+    if (loaded.journal.empty() && loaded.snapshot.nodes_size() > 0 &&
+        key_digest_ != loaded.snapshot.key_digest()) {
+        report.warnings.push_back(
+            "the key digest of " + files_.snapshot_path().string() +
+            " does not match its keys (edited by hand?); the keys as stored are used");
+    }
+    report.nodes = nodes_.size();
+    report.journal_records = loaded.journal.size();
+    // Fold the journal into a fresh snapshot at the next save.
+    dirty_ = !loaded.journal.empty() || !report.errors.empty();
+    return report;
+}
+
+void NodeStore::apply(const pb::StoredNode& stored) {
+    if (stored.num() == 0 || stored.num() == radio::kBroadcast) return;
+    nodes_[stored.num()] = from_stored(stored);
+}
+
+pb::StoreSnapshot NodeStore::snapshot() const {
+    pb::StoreSnapshot out;
+    out.set_format(kStoreFormat);
+    out.set_journal_seq(journal_seq_);
+    out.set_key_generation(key_generation_);
+    out.set_key_digest(key_digest_);
+    out.set_self_num(self_);
+    out.mutable_nodes()->Reserve(static_cast<int>(nodes_.size()));
+    for (const auto& [num, node] : nodes_)
+        *out.add_nodes() = to_stored(node);
+    return out;
+}
+
+bool NodeStore::save() {
+    if (!persistent_ || !dirty_) return true;
+    try {
+        files_.write_snapshot(snapshot());
+    } catch (const StoreError& e) {
+        spdlog::error("node store not saved: {} (key changes stay in the journal)", e.what());
+        return false;
+    }
+    dirty_ = false;
+    return true;
+}
+
+NodeRecord& NodeStore::upsert(std::uint32_t num, std::uint32_t now) {
+    auto [it, inserted] = nodes_.try_emplace(num);
+    if (inserted) {
+        it->second.num = num;
+        it->second.first_heard = now;
+        dirty_ = true;
+    }
+    return it->second;
+}
+
+void NodeStore::stage(NodeRecord& node, KeyEvent::Kind kind, NodeRecord before) {
+    key_digest_ -= key_contribution(before);
+    key_digest_ += key_contribution(node);
+    ++key_generation_;
+    dirty_ = true;
+    pending_.push_back(PendingKey{KeyEvent{kind, node.num}, std::move(before)});
+}
+
+void NodeStore::observe_key(NodeRecord& node, const PublicKey& key, KeySource source,
+                            std::uint32_t now) {
+    if (!node.pinned_key) {
+        NodeRecord before = node;
+        node.pinned_key = key;
+        node.pinned_at = now;
+        stage(node, KeyEvent::Kind::pinned, std::move(before));
+        return;
+    }
+    if (key == *node.pinned_key) {
+        if (!node.presented_key) return;
+        NodeRecord before = node;
+        node.key_history.push_back(PastKey{*node.presented_key, 0, now});
+        node.presented_key.reset();
+        stage(node, KeyEvent::Kind::restored, std::move(before));
+        return;
+    }
+    if (node.presented_key && key == *node.presented_key) return;
+    // A radio keeps the first key it learned (protocol.md §5.1), so its NodeDB may still list
+    // a key this node used before the operator accepted its new one: old news, not a change.
+    const bool past = std::any_of(node.key_history.begin(), node.key_history.end(),
+                                  [&key](const PastKey& p) { return p.key == key; });
+    if (source == KeySource::radio_db && past) return;
+    NodeRecord before = node;
+    if (node.presented_key) node.key_history.push_back(PastKey{*node.presented_key, 0, now});
+    node.presented_key = key;
+    stage(node, KeyEvent::Kind::changed, std::move(before));
+}
+
+void NodeStore::learn_user(NodeRecord& node, const pb::User& user, KeySource source,
+                           std::uint32_t now) {
+    if (node.long_name != user.long_name() || node.short_name != user.short_name() ||
+        node.role != static_cast<std::uint32_t>(user.role()) || node.hw_model != user.hw_model()) {
+        node.long_name = user.long_name();
+        node.short_name = user.short_name();
+        node.role = static_cast<std::uint32_t>(user.role());
+        node.hw_model = user.hw_model();
+        dirty_ = true;
+    }
+    // Never learn an empty or malformed key: it would read as "the key was removed".
+    if (auto key = to_key(user.public_key())) observe_key(node, *key, source, now);
+}
+
+void NodeStore::commit() {
+    if (pending_.empty()) return;
+    if (persistent_) {
+        std::vector<pb::JournalRecord> records;
+        records.reserve(pending_.size());
+        for (const auto& p : pending_) {
+            pb::JournalRecord record;
+            record.set_seq(++journal_seq_);
+            *record.mutable_node() = to_stored(nodes_.at(p.event.num));
+            record.set_key_generation(key_generation_);
+            records.push_back(std::move(record));
+        }
+        try {
+            files_.append(records);
+        } catch (const StoreError& e) {
+            // Not durable, so it must not count: undo, and learn it again from a later packet.
+            spdlog::error("key change for {} node(s) not saved, ignored for now: {}",
+                          pending_.size(), e.what());
+            for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
+                NodeRecord& node = nodes_.at(it->event.num);
+                key_digest_ -= key_contribution(node);
+                key_digest_ += key_contribution(it->before);
+                node = std::move(it->before);
+            }
+            journal_seq_ -= records.size();
+            pending_.clear();
+            return;
+        }
+    }
+    auto done = std::move(pending_);
+    pending_.clear();
+    std::size_t pins = 0;
+    for (const auto& p : done) {
+        const NodeRecord& node = nodes_.at(p.event.num);
+        switch (p.event.kind) {
+            case KeyEvent::Kind::pinned:
+                ++pins;
+                spdlog::debug("key pinned for {}: {} (saved)", label(node),
+                              key_base64(*node.pinned_key));
+                break;
+            case KeyEvent::Kind::changed:
+                ++key_changes_;
+                spdlog::warn(
+                    "key CHANGED for {}: pinned {}, now presents {} (saved); its privileged "
+                    "commands are refused until an operator accepts it (meshbot keys accept {})",
+                    label(node), key_base64(*node.pinned_key), key_base64(*node.presented_key),
+                    radio::node_id(node.num));
+                break;
+            case KeyEvent::Kind::accepted:
+                spdlog::warn("key for {} accepted by the operator: pinned {} (saved)", label(node),
+                             key_base64(*node.pinned_key));
+                break;
+            case KeyEvent::Kind::restored:
+                spdlog::info("{} presents its pinned key {} again (saved)", label(node),
+                             key_base64(*node.pinned_key));
+                break;
+        }
+        if (on_key_) on_key_(node, p.event);
+    }
+    if (pins > 0) spdlog::info("pinned the first key of {} node(s) (saved)", pins);
+}
+
+void NodeStore::on_handshake(const radio::RadioInfo& radio) {
+    const auto now = now_epoch();
+    if (self_ != radio.my_node_num) dirty_ = true;
+    self_ = radio.my_node_num;
+    learn_user(upsert(radio.my_node_num, now), radio.own_user, KeySource::radio_db, now);
+    for (const auto& [num, info] : radio.nodes) {
+        if (num == 0 || num == radio::kBroadcast) continue;
+        NodeRecord& node = upsert(num, now);
+        if (info.has_user()) learn_user(node, info.user(), KeySource::radio_db, now);
+        // The radio's record is at least as current as ours, except for what it never had.
+        if (info.last_heard() > node.last_heard) {
+            node.last_heard = info.last_heard();
+            node.snr = info.snr();
+            if (info.has_hops_away()) node.hops_away = static_cast<std::int32_t>(info.hops_away());
+        }
+        if (info.has_position() && info.position().has_latitude_i()) {
+            const auto& p = info.position();
+            node.position = NodePosition{p.latitude_i(), p.longitude_i(), p.altitude(), p.time()};
+        }
+        if (info.has_device_metrics()) {
+            const auto& m = info.device_metrics();
+            node.metrics = NodeMetrics{m.battery_level(), m.voltage(), m.channel_utilization(),
+                                       m.air_util_tx(), m.uptime_seconds()};
+        }
+    }
+    dirty_ = true;
+    commit();
+}
+
+void NodeStore::on_packet(const pb::MeshPacket& packet) {
+    if (packet.from() == 0 || packet.from() == radio::kBroadcast) return;
+    const auto now = now_epoch();
+    NodeRecord& node = upsert(packet.from(), now);
+    if (packet.from() != self_) {
+        node.last_heard = packet.rx_time() ? packet.rx_time() : now;
+        if (packet.rx_snr() != 0) node.snr = packet.rx_snr();
+        if (packet.rx_rssi() != 0) node.rssi = packet.rx_rssi();
+        if (packet.hop_start() != 0 && packet.hop_start() >= packet.hop_limit()) {
+            node.hops_away = static_cast<std::int32_t>(packet.hop_start() - packet.hop_limit());
+        }
+        dirty_ = true;
+    }
+    if (packet.has_decoded()) {
+        const auto& data = packet.decoded();
+        switch (data.portnum()) {
+            case pb::NODEINFO_APP: {
+                pb::User user;
+                if (user.ParseFromString(data.payload()))
+                    learn_user(node, user, KeySource::mesh, now);
+                break;
+            }
+            case pb::POSITION_APP: {
+                pb::Position p;
+                if (p.ParseFromString(data.payload()) && p.has_latitude_i()) {
+                    node.position =
+                        NodePosition{p.latitude_i(), p.longitude_i(), p.altitude(), p.time()};
+                    dirty_ = true;
+                }
+                break;
+            }
+            case pb::TELEMETRY_APP: {
+                pb::Telemetry t;
+                if (t.ParseFromString(data.payload()) && t.has_device_metrics()) {
+                    const auto& m = t.device_metrics();
+                    NodeMetrics metrics = node.metrics.value_or(NodeMetrics{});
+                    if (m.has_battery_level()) metrics.battery_level = m.battery_level();
+                    if (m.has_voltage()) metrics.voltage = m.voltage();
+                    if (m.has_channel_utilization())
+                        metrics.channel_utilization = m.channel_utilization();
+                    if (m.has_air_util_tx()) metrics.air_util_tx = m.air_util_tx();
+                    if (m.has_uptime_seconds()) metrics.uptime_seconds = m.uptime_seconds();
+                    node.metrics = metrics;
+                    dirty_ = true;
+                }
+                break;
+            }
+            default:
+                break;
+        }
+    }
+    commit();
+    if (on_updated_) on_updated_(nodes_.at(packet.from()));
+}
+
+bool NodeStore::accept_key(std::uint32_t num) {
+    auto it = nodes_.find(num);
+    if (it == nodes_.end() || !it->second.presented_key) return false;
+    NodeRecord& node = it->second;
+    NodeRecord before = node;
+    const auto now = now_epoch();
+    node.key_history.push_back(PastKey{*node.pinned_key, node.pinned_at, now});
+    node.pinned_key = node.presented_key;
+    node.presented_key.reset();
+    node.pinned_at = now;
+    stage(node, KeyEvent::Kind::accepted, std::move(before));
+    commit();
+    return nodes_.at(num).key_state() == KeyState::pinned;  // false when it could not be saved
+}
+
+bool NodeStore::trusts(std::uint32_t num, std::string_view packet_key) const {
+    const NodeRecord* node = find(num);
+    return node != nullptr && node->key_state() == KeyState::pinned &&
+           packet_key == key_bytes(*node->pinned_key);
+}
+
+const NodeRecord* NodeStore::find(std::uint32_t num) const {
+    auto it = nodes_.find(num);
+    return it == nodes_.end() ? nullptr : &it->second;
+}
+
+const NodeRecord* NodeStore::find(std::string_view query) const {
+    if (query.empty()) return nullptr;
+    if (auto num = radio::parse_node_number(query)) {
+        if (const auto* n = find(*num)) return n;
+    }
+    const NodeRecord* by_long = nullptr;
+    for (const auto& [num, node] : nodes_) {
+        if (iequals(node.short_name, query)) return &node;
+        if (!by_long && iequals(node.long_name, query)) by_long = &node;
+    }
+    return by_long;
+}
+
+void NodeStore::for_each(const std::function<void(const NodeRecord&)>& fn) const {
+    for (const auto& [num, node] : nodes_)
+        fn(node);
+}
+
+}  // namespace meshbot::nodes

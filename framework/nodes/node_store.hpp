@@ -1,0 +1,119 @@
+#pragma once
+// Every node the bot has ever heard, persisted under the data directory, and the public keys
+// it pinned for them: the first key seen is trusted; a different one later suspends the node's
+// privileged rights until an operator accepts it. Key changes are journaled and fsynced before
+// they take effect (store_files.hpp); everything else is saved by a snapshot on a debounce.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "mesh.pb.h"
+#include "nodes/node_record.hpp"
+#include "nodes/store_files.hpp"
+#include "radio/radio_info.hpp"
+
+namespace meshbot::nodes {
+
+// What load() found, for the log.
+struct LoadReport {
+    std::size_t nodes = 0;
+    std::size_t keys = 0;
+    std::size_t journal_records = 0;
+    std::vector<std::string> errors;  // damaged files, moved aside
+    std::vector<std::string> warnings;
+};
+
+// A key event, reported after it is durable.
+struct KeyEvent {
+    enum class Kind {
+        pinned,    // the first key for a node
+        changed,   // a known node presented a different key (security event)
+        accepted,  // an operator accepted the presented key
+        restored,  // the node went back to its pinned key
+    };
+    Kind kind;
+    std::uint32_t num;
+};
+
+// Owns the node records, the key pinning and the store files. io_context thread only.
+class NodeStore {
+public:
+    using NodeListener = std::function<void(const NodeRecord&)>;
+    using KeyListener = std::function<void(const NodeRecord&, const KeyEvent&)>;
+
+    // An empty directory keeps the store in memory only (tests, benchmarks).
+    explicit NodeStore(std::filesystem::path dir = {});
+
+    // Reads the snapshot and journal; damaged files are moved aside (read_only: left alone).
+    // Throws StoreError for a store written by a newer format.
+    LoadReport load(bool read_only = false);
+    // Writes the snapshot when anything changed since the last one (debounce, shutdown).
+    // Returns false (and logs) when the write failed; the journal still holds the key changes.
+    bool save();
+    bool dirty() const { return dirty_; }
+
+    // Learning. Key changes are fsynced before these return and before the listeners run.
+    void on_handshake(const radio::RadioInfo& radio);
+    void on_packet(const pb::MeshPacket& packet);
+
+    // The operator trusts the key `num` now presents. False when there is nothing to accept.
+    bool accept_key(std::uint32_t num);
+
+    // Privileged commands: the node's key is pinned, unchanged, and equals the packet's key.
+    bool trusts(std::uint32_t num, std::string_view packet_key) const;
+
+    std::uint32_t self_num() const { return self_; }
+    const NodeRecord* find(std::uint32_t num) const;
+    // By number ("123", "0x7b"), "!id", short name or long name, case-insensitive; an exact
+    // short name wins over a long-name match.
+    const NodeRecord* find(std::string_view query) const;
+    void for_each(const std::function<void(const NodeRecord&)>& fn) const;
+    std::size_t size() const { return nodes_.size(); }
+
+    // Bumped by every key change; with the digest, what the periodic key check compares.
+    std::uint64_t key_generation() const { return key_generation_; }
+    std::uint64_t key_digest() const { return key_digest_; }
+    std::uint64_t key_changes() const { return key_changes_; }  // `changed` events since start
+
+    void set_listeners(NodeListener on_updated, KeyListener on_key) {
+        on_updated_ = std::move(on_updated);
+        on_key_ = std::move(on_key);
+    }
+
+private:
+    struct PendingKey {  // a key change not yet durable, and how to undo it
+        KeyEvent event;
+        NodeRecord before;
+    };
+    enum class KeySource { radio_db, mesh };
+
+    NodeRecord& upsert(std::uint32_t num, std::uint32_t now);
+    void learn_user(NodeRecord& node, const pb::User& user, KeySource source, std::uint32_t now);
+    void observe_key(NodeRecord& node, const PublicKey& key, KeySource source, std::uint32_t now);
+    void stage(NodeRecord& node, KeyEvent::Kind kind, NodeRecord before);
+    // Journals the staged key changes; on failure undoes them. Then logs and notifies.
+    void commit();
+    void apply(const pb::StoredNode& stored);
+    pb::StoreSnapshot snapshot() const;
+
+    StoreFiles files_;
+    bool persistent_;
+    std::unordered_map<std::uint32_t, NodeRecord> nodes_;
+    std::uint32_t self_ = 0;
+    std::uint64_t key_generation_ = 0;
+    std::uint64_t key_digest_ = 0;
+    std::uint64_t journal_seq_ = 0;
+    std::uint64_t key_changes_ = 0;
+    bool dirty_ = false;
+    std::vector<PendingKey> pending_;
+    NodeListener on_updated_;
+    KeyListener on_key_;
+};
+
+}  // namespace meshbot::nodes
