@@ -1,6 +1,6 @@
 // Test plugin: touches every part of the Host handle once, so an end-to-end test can check
 // that each one reaches the host and comes back: store, text events, timers, send_data with a
-// completion, node queries, post_work, link events and typed config.
+// completion, node queries, post_work, link and key events and typed config.
 #include <meshbot/sdk.hpp>
 
 #include <string>
@@ -43,9 +43,10 @@ public:
                                          .want_response = true,
                                          .timeout = std::chrono::milliseconds(500)};
             host_.send_data(request, [this, event](const meshbot::SendResult& r) {
-                host_.reply(event, r.status == meshbot::SendResult::Status::timeout
-                                       ? "ask: timeout"
-                                       : "ask: answered");
+                using S = meshbot::SendResult::Status;
+                host_.reply(event, r.status == S::timeout    ? "ask: timeout"
+                                   : r.status == S::response ? "ask: answered"
+                                                             : "ask: failed: " + r.message);
             });
         });
         host_.command({.name = "links"}, [this](const meshbot::Command& cmd) {
@@ -55,6 +56,9 @@ public:
             if (m.text() == "ping" && !m.packet().replayed) m.reply(greeting_);
         });
         up_ = host_.on_link_up([this] { ++ups_; });
+        key_changed_ = host_.on_key_changed([this](const meshbot::NodeInfo& node) {
+            host_.info("sdk_tour: key changed for " + node.id);
+        });
     }
 
 private:
@@ -64,6 +68,7 @@ private:
     meshbot::Timer later_;
     meshbot::Subscription text_;
     meshbot::Subscription up_;
+    meshbot::Subscription key_changed_;
 };
 
 }  // namespace
