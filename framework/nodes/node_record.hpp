@@ -55,7 +55,7 @@ struct NodeRecord {
     std::uint32_t hw_model = 0;
     std::optional<PublicKey> pinned_key;     // trusted
     std::optional<PublicKey> presented_key;  // a different key presented since; not trusted
-    std::vector<PastKey> key_history;        // keys it used before, oldest first
+    std::vector<PastKey> key_history;        // keys it used before, oldest first (the last 32)
     std::uint32_t pinned_at = 0;
     std::uint32_t first_heard = 0;  // epoch seconds
     std::uint32_t last_heard = 0;

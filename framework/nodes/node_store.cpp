@@ -51,6 +51,15 @@ std::uint64_t key_contribution(const NodeRecord& node) {
     return sum;
 }
 
+// A node rotating keys (or an attacker cycling them) must not grow its record without bound.
+constexpr std::size_t kMaxPastKeys = 32;
+
+void remember(NodeRecord& node, PastKey past) {
+    if (node.key_history.size() >= kMaxPastKeys)
+        node.key_history.erase(node.key_history.begin());
+    node.key_history.push_back(past);
+}
+
 std::string label(const NodeRecord& node) {
     return radio::node_id(node.num) + (node.short_name.empty() ? "" : " (" + node.short_name + ")");
 }
@@ -153,7 +162,7 @@ void NodeStore::observe_key(NodeRecord& node, const PublicKey& key, KeySource so
     if (key == *node.pinned_key) {
         if (!node.presented_key) return;
         NodeRecord before = node;
-        node.key_history.push_back(PastKey{*node.presented_key, 0, now});
+        remember(node, PastKey{*node.presented_key, 0, now});
         node.presented_key.reset();
         stage(node, KeyEvent::Kind::restored, std::move(before));
         return;
@@ -165,7 +174,7 @@ void NodeStore::observe_key(NodeRecord& node, const PublicKey& key, KeySource so
                                   [&key](const PastKey& p) { return p.key == key; });
     if (source == KeySource::radio_db && past) return;
     NodeRecord before = node;
-    if (node.presented_key) node.key_history.push_back(PastKey{*node.presented_key, 0, now});
+    if (node.presented_key) remember(node, PastKey{*node.presented_key, 0, now});
     node.presented_key = key;
     stage(node, KeyEvent::Kind::changed, std::move(before));
 }
@@ -336,7 +345,7 @@ bool NodeStore::accept_key(std::uint32_t num) {
     NodeRecord& node = it->second;
     NodeRecord before = node;
     const auto now = now_epoch();
-    node.key_history.push_back(PastKey{*node.pinned_key, node.pinned_at, now});
+    remember(node, PastKey{*node.pinned_key, node.pinned_at, now});
     node.pinned_key = node.presented_key;
     node.presented_key.reset();
     node.pinned_at = now;

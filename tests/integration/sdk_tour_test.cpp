@@ -25,7 +25,7 @@ std::unique_ptr<ChildProcess> start_bot(const SimProcess& sim, const TempDir& di
     const auto config =
         dir.write("meshbot.toml",
                   "[radio]\nport = " + std::to_string(sim.port()) +
-                      "\nreplay_tail = 0\n[bot]\ndata_dir = \"" + (dir.path() / "data").string() +
+                      "\nreplay_tail = 0\ntelemetry_gap = 0\n[bot]\ndata_dir = \"" + (dir.path() / "data").string() +
                       "\"\n[commands]\nrate_limit = 100\n[plugins]\ndirs = [\"" + plugins.string() +
                       "\"]\nenabled = [\"sdk_tour\"]\n[plugins.sdk_tour]\ngreeting = \"pong!\"\n");
     auto bot = std::make_unique<ChildProcess>(
@@ -54,7 +54,7 @@ std::string ask(SimProcess& sim, const std::string& text) {
 }  // namespace
 
 TEST_CASE("a plugin's handle reaches every part of the host", "[plugins][sdk]") {
-    SimProcess sim;
+    SimProcess sim(SimProcess::Options{.extra_args = {"--no-throttle"}});
     TempDir dir;
     {
         auto bot = start_bot(sim, dir);
@@ -63,6 +63,8 @@ TEST_CASE("a plugin's handle reaches every part of the host", "[plugins][sdk]") 
         CHECK(ask(sim, "/whois nobody") == "unknown node");
         CHECK(ask(sim, "/later") == "later");
         CHECK(ask(sim, "/work") == "work 42");
+        CHECK(ask(sim, "/ask N003") == "ask: answered");  // the simulated node answers
+        sim.command("silence from=!10000003");
         CHECK(ask(sim, "/ask N003") == "ask: timeout");  // nobody answers: the completion says so
         CHECK(ask(sim, "/links") == "links up 1");
         sim.command("drop");
