@@ -20,6 +20,7 @@ using meshbot::nodes::KeyState;
 using meshbot::nodes::NodeStore;
 using meshbot::testing::bin_path;
 using meshbot::testing::build_dir;
+using meshbot::testing::check_bot_traffic;
 using meshbot::testing::ChildProcess;
 using meshbot::testing::config_for;
 using meshbot::testing::quoted;
@@ -106,6 +107,7 @@ TEST_CASE("keys learned in one run are there after a restart", "[keys]") {
     REQUIRE(store.find(0x10000009) != nullptr);
     CHECK(meshbot::nodes::key_base64(*store.find(0x10000009)->pinned_key) == base64_of_hex(key));
     CHECK(store.find(kNode1)->key_state() == KeyState::pinned);
+    check_bot_traffic(empty_radio);
 }
 
 TEST_CASE("SIGKILL during heavy key churn never loses a key change reported as saved",
@@ -173,6 +175,7 @@ TEST_CASE("SIGKILL during heavy key churn never loses a key change reported as s
         }
     }
     CHECK(saved.size() >= 20);
+    check_bot_traffic(sim);
 }
 
 TEST_CASE("the periodic key check sends nothing while nothing changes", "[keys]") {
@@ -185,6 +188,7 @@ TEST_CASE("the periodic key check sends nothing while nothing changes", "[keys]"
     }
     CHECK(admin_frames(sim).empty());
     CHECK(count_lines(*bot.process, "key check:") == 0);
+    check_bot_traffic(sim);
 }
 
 TEST_CASE("after a reboot that lost a key, one add_contact goes out just before the next DM",
@@ -222,6 +226,7 @@ TEST_CASE("after a reboot that lost a key, one add_contact goes out just before 
     sim.command("text from=!10000002 to=!0badc0de ping");  // the same session: no second push
     REQUIRE(sim.wait_for_count("delivered", "", delivered.size() + 1, 10s));
     CHECK(sim.records("add_contact").size() == 1);
+    check_bot_traffic(sim);
 }
 
 TEST_CASE("a DM to a node whose key nobody knows fails with a clear message to the plugin",
@@ -237,6 +242,7 @@ TEST_CASE("a DM to a node whose key nobody knows fails with a clear message to t
     CHECK_THAT(texts_to(sim, kNode1).at(0).get<std::string>("text"),
                Catch::StartsWith("ask: failed: no public key is known for !20000001"));
     CHECK(admin_frames(sim).empty());
+    check_bot_traffic(sim);
 }
 
 TEST_CASE("a damaged node store is moved aside with an error naming it, and the bot starts",
@@ -253,4 +259,5 @@ TEST_CASE("a damaged node store is moved aside with an error naming it, and the 
     for (const auto& entry : fs::directory_iterator(data.path() / "data"))
         aside |= entry.path().filename().string().rfind("nodes.db.corrupt-", 0) == 0;
     CHECK(aside);
+    check_bot_traffic(sim);
 }

@@ -17,6 +17,7 @@ using meshbot::testing::build_dir;
 using meshbot::testing::config_for;
 using meshbot::testing::quoted;
 using meshbot::testing::RunningBot;
+using meshbot::testing::check_bot_traffic;
 using meshbot::testing::ChildProcess;
 using meshbot::testing::Record;
 using meshbot::testing::SimProcess;
@@ -68,6 +69,7 @@ TEST_CASE(
     CHECK(usage[0].get<std::string>("text") == "usage: /echo <text>");
     CHECK(usage[0].get<bool>("want_ack"));
     CHECK(sim.count("rate_limited") == 0);
+    check_bot_traffic(sim);
 }
 
 TEST_CASE("help lists every loaded plugin's commands within the byte budget, help echo gives usage",
@@ -87,6 +89,7 @@ TEST_CASE("help lists every loaded plugin's commands within the byte budget, hel
     for (const char* cmd : {"/echo", "/long", "/secret", "/help"})
         CHECK_THAT(list, Catch::Contains(cmd));
     CHECK(replies[1].get<std::string>("text") == "/echo <text>: repeat your text on the channel");
+    check_bot_traffic(sim);
 }
 
 TEST_CASE(
@@ -119,6 +122,7 @@ TEST_CASE(
     }
     CHECK(joined == expected);
     CHECK(sim.count("rate_limited") == 0);
+    check_bot_traffic(sim);
 }
 
 TEST_CASE("a plugin disabled in config is never loaded and is listed as disabled_by_config",
@@ -144,6 +148,7 @@ TEST_CASE("a plugin disabled in config is never loaded and is listed as disabled
     REQUIRE(loading.wait_exit(10s) == 0);
     CHECK_THAT(plugin_line(loading, "static_mark"), Catch::Contains("loaded"));
     CHECK(fs::exists(mark));
+    check_bot_traffic(sim);
 }
 
 TEST_CASE("each bad plugin gets its state and a message naming its file, and echo keeps answering",
@@ -194,6 +199,7 @@ TEST_CASE("each bad plugin gets its state and a message naming its file, and ech
         },
         15s));
     CHECK(bot.process->running());
+    check_bot_traffic(sim);
 }
 
 TEST_CASE(
@@ -221,6 +227,7 @@ TEST_CASE(
     CHECK_THAT(reply[0].get<std::string>("text"), Catch::StartsWith("connect refused"));
     CHECK(sim.count("accept") == 1);
     CHECK(sim.count("close") == 0);
+    check_bot_traffic(sim);
 }
 
 TEST_CASE("10 commands in 10 s from one node: 5 run and one slow-down notice", "[plugins]") {
@@ -240,6 +247,7 @@ TEST_CASE("10 commands in 10 s from one node: 5 run and one slow-down notice", "
               "N001: number " + std::to_string(i + 1));
     REQUIRE(notices.size() == 1);
     CHECK_THAT(notices[0].get<std::string>("text"), Catch::StartsWith("slow down: retry in"));
+    check_bot_traffic(sim);
 }
 
 TEST_CASE("a privileged command runs only for an admin in a PKI-encrypted DM", "[plugins]") {
@@ -254,6 +262,7 @@ TEST_CASE("a privileged command runs only for an admin in a PKI-encrypted DM", "
     sim.command(std::string("text from=!10000001 to=") + kBot + " pki=1 /secret");  // admin, PKI DM
     REQUIRE(wait_texts(sim, 4, 10s));
     CHECK(sim.records("rx", "packet").back().get<std::string>("text") == "secret ok");
+    check_bot_traffic(sim);
 }
 
 TEST_CASE("the plugin template, built out of tree, loads into the host and answers", "[template]") {
@@ -264,4 +273,5 @@ TEST_CASE("the plugin template, built out of tree, loads into the host and answe
     sim.command(std::string("text from=!10000001 to=") + kBot + " /hello");
     REQUIRE(wait_texts(sim, 1, 10s));
     CHECK_THAT(texts_to(sim, kNode1).at(0).get<std::string>("text"), Catch::Contains("N001"));
+    check_bot_traffic(sim);
 }

@@ -9,6 +9,7 @@
 
 using namespace std::chrono_literals;
 using meshbot::testing::bin_path;
+using meshbot::testing::check_bot_traffic;
 using meshbot::testing::ChildProcess;
 using meshbot::testing::Record;
 using meshbot::testing::SimProcess;
@@ -76,4 +77,5 @@ TEST_CASE("a plugin's handle reaches every part of the host", "[plugins][sdk]") 
     }
     auto restarted = start_bot(sim, dir);
     CHECK(ask(sim, "/recall") == "note: buy more batteries");
+    check_bot_traffic(sim);
 }

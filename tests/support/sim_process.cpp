@@ -158,4 +158,61 @@ std::vector<Record> texts_to(const SimProcess& sim, std::uint32_t to) {
     return out;
 }
 
+std::size_t max_concurrent_connections(const SimProcess& sim) {
+    std::size_t open = 0, most = 0;
+    for (const auto& r : sim.records()) {
+        if (record_is(r, "accept")) most = std::max(most, ++open);
+        if (record_is(r, "close") && open > 0) --open;
+    }
+    return most;
+}
+
+bool valid_utf8(std::string_view bytes) {
+    std::size_t i = 0;
+    while (i < bytes.size()) {
+        const auto c = static_cast<unsigned char>(bytes[i]);
+        std::size_t len = 0;
+        char32_t cp = 0;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + len > bytes.size()) return false;
+        for (std::size_t k = 1; k < len; ++k) {
+            const auto cc = static_cast<unsigned char>(bytes[i + k]);
+            if ((cc & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (cc & 0x3F);
+        }
+        static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        i += len;
+    }
+    return true;
+}
+
+void check_bot_traffic(const SimProcess& sim) {
+    CHECK(max_concurrent_connections(sim) <= 1);
+    for (const auto& r : sim.records("rx", "packet")) {
+        if (r.get<unsigned>("portnum", 0) != 1) continue;
+        const std::string hex = r.get<std::string>("payload_hex", "");
+        std::string bytes;
+        for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+            bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+        INFO("text to " << r.get<std::string>("to", "?") << ": " << r.get<std::string>("text", ""));
+        CHECK(bytes.size() <= 200);
+        CHECK(valid_utf8(bytes));
+    }
+}
+
 }  // namespace meshbot::testing

@@ -89,4 +89,13 @@ private:
 // The text messages the bot sent to `to` (a node, or 0xFFFFFFFF for broadcasts), in order.
 std::vector<Record> texts_to(const SimProcess& sim, std::uint32_t to);
 
+// The most connections the simulator had open at the same time.
+std::size_t max_concurrent_connections(const SimProcess& sim);
+// True when `bytes` is well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
+bool valid_utf8(std::string_view bytes);
+// What every test of the bot holds the simulator's record to (CHECKs, so a test goes on):
+// the bot never had two connections open at once, and every text it sent was at most
+// 200 bytes of valid UTF-8.
+void check_bot_traffic(const SimProcess& sim);
+
 }  // namespace meshbot::testing
