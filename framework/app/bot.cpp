@@ -102,6 +102,7 @@ std::string Bot::accept_key(std::string_view query) {
     if (node->key_state() != nodes::KeyState::changed)
         return id + ": no changed key to accept (key " + to_string(node->key_state()) + ")";
     if (!store_.accept_key(node->num)) return id + ": the accepted key could not be saved";
+    key_sync_.on_key_accepted(node->num);
     return id + ": accepted key " + nodes::key_base64(*store_.find(node->num)->pinned_key);
 }
 

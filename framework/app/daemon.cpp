@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "app/bot.hpp"
+#include "app/control_server.hpp"
 
 namespace meshbot::app {
 
@@ -22,9 +23,29 @@ void configure_logging(const config::LogConfig& log) {
     spdlog::set_default_logger(logger);
 }
 
+namespace {
+
+// The control socket's `keys accept`: Bot::accept_key words the answer; whether it succeeded
+// is read from the store, so the CLI can tell success from refusal by the answer's prefix.
+ControlReply accept_from_operator(Bot& bot, std::string_view query) {
+    const nodes::NodeRecord* node = bot.directory().find(query);
+    const bool was_changed = node != nullptr && node->key_state() == nodes::KeyState::changed;
+    const std::uint32_t num = node != nullptr ? node->num : 0;
+    std::string text = bot.accept_key(query);
+    const nodes::NodeRecord* after = bot.directory().find(num);
+    const bool ok =
+        was_changed && after != nullptr && after->key_state() == nodes::KeyState::pinned;
+    return ControlReply{ok, std::move(text)};
+}
+
+}  // namespace
+
 int run_daemon(const config::AppConfig& config) {
     boost::asio::io_context io;
     Bot bot(io.get_executor(), config);
+    ControlServer control(
+        io.get_executor(), control_socket_path(config.bot.data_dir),
+        ControlHandlers{[&bot](std::string_view node) { return accept_from_operator(bot, node); }});
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     std::function<void(const boost::system::error_code&, int)> on_signal;
@@ -36,6 +57,7 @@ int run_daemon(const config::AppConfig& config) {
             std::_Exit(128 + signo);
         }
         spdlog::info("signal {}: stopping (send it again to exit at once)", signo);
+        control.stop();
         bot.stop([&io] { io.stop(); });
         signals.async_wait(on_signal);
     };
@@ -48,6 +70,8 @@ int run_daemon(const config::AppConfig& config) {
         spdlog::critical("{}", e.what());
         return 1;
     }
+    // Before the plugins: no plugin thread may exist while start() sets the umask.
+    control.start();
     bot.load_plugins();
     bot.start();
     io.run();

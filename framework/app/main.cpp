@@ -3,8 +3,10 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 #include <optional>
+#include <vector>
 
 #include "app/daemon.hpp"
+#include "app/store_cli.hpp"
 #include "config/config_loader.hpp"
 #include "radio/endpoint_registry.hpp"
 
@@ -12,14 +14,20 @@ namespace po = boost::program_options;
 
 namespace {
 
-constexpr int kExitUsage = 2;
+using meshbot::app::kExitUsage;
 constexpr int kExitConfig = 78;  // EX_CONFIG from sysexits.h
 
 const char* const kUsage =
-    "usage: meshbot --config FILE            run the bot\n"
-    "       meshbot --check-config FILE      validate FILE and exit\n"
-    "       meshbot plugins --config FILE    list the plugins found, with their state\n"
-    "       meshbot --version | --help\n";
+    "usage: meshbot --config FILE                   run the bot\n"
+    "       meshbot --check-config FILE             validate FILE and exit\n"
+    "       meshbot plugins --config FILE           list the plugins found, with their state\n"
+    "       meshbot nodes --config FILE [--json]    list the nodes in the node store\n"
+    "       meshbot keys --config FILE [--json]     list their keys; CHANGED ones need a look\n"
+    "       meshbot keys accept NODE --config FILE  trust the new key NODE presents (NODE: !id,\n"
+    "                                               number, short or long name); works while\n"
+    "                                               the bot runs, through its control socket\n"
+    "       meshbot --version | --help\n"
+    "nodes and keys never connect to the radio.\n";
 
 std::optional<meshbot::config::LoadResult> load(const std::string& path) {
     try {
@@ -41,15 +49,17 @@ int main(int argc, char** argv) {
     options.add_options()
         ("config,c", po::value<std::string>(), "run with this config file")
         ("check-config", po::value<std::string>(), "validate a config file and exit")
+        ("json", "nodes, keys: print JSON instead of a table")
         ("version", "print the version and exit")
         ("help,h", "print this help and exit");
     // clang-format on
     po::options_description hidden;
-    hidden.add_options()("command", po::value<std::string>(), "subcommand");
+    hidden.add_options()("command", po::value<std::vector<std::string>>(),
+                         "subcommand and its words");
     po::options_description all;
     all.add(options).add(hidden);
     po::positional_options_description positional;
-    positional.add("command", 1);
+    positional.add("command", -1);
     po::variables_map vm;
     try {
         po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(),
@@ -79,13 +89,28 @@ int main(int argc, char** argv) {
         return kExitUsage;
     }
 
-    const std::string command = vm.count("command") ? vm["command"].as<std::string>() : "";
-    if (!command.empty() && command != "plugins") {
+    const auto words = vm.count("command") ? vm["command"].as<std::vector<std::string>>()
+                                           : std::vector<std::string>{};
+    const std::string command = words.empty() ? "" : words[0];
+    std::optional<meshbot::app::StoreCommand> store_command;
+    if (command == "nodes" || command == "keys") {
+        std::string error;
+        store_command = meshbot::app::parse_store_command(words, vm.count("json") > 0, error);
+        if (!store_command) {
+            std::cerr << "meshbot: " << error << "\n" << kUsage;
+            return kExitUsage;
+        }
+    } else if (!command.empty() && command != "plugins") {
         std::cerr << "meshbot: unknown command '" << command << "'\n" << kUsage;
+        return kExitUsage;
+    } else if (words.size() > 1 || vm.count("json")) {
+        std::cerr << "meshbot: unexpected '" << (words.size() > 1 ? words[1] : "--json") << "'\n"
+                  << kUsage;
         return kExitUsage;
     }
     const auto loaded = load(vm["config"].as<std::string>());
     if (!loaded) return kExitConfig;
+    if (store_command) return meshbot::app::run_store_command(*store_command, loaded->config);
     meshbot::app::configure_logging(loaded->config.log);
     if (command == "plugins") return meshbot::app::list_plugins(loaded->config);
     try {

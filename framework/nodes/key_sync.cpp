@@ -95,6 +95,12 @@ void KeySync::restore_important() {
         restore(num);
 }
 
+void KeySync::on_key_accepted(std::uint32_t num) {
+    const NodeRecord* node = store_.find(num);
+    if (ready_ && node && node->pinned_key && !view_.holds(num, *node->pinned_key))
+        push(*node, "the operator accepted its new key");
+}
+
 bool KeySync::needs_key(const pb::MeshPacket& packet) const {
     const std::uint32_t self = self_ ? self_ : store_.self_num();
     if (packet.to() == radio::kBroadcast || packet.to() == 0 || packet.to() == self) return false;
@@ -114,7 +120,9 @@ bool KeySync::needs_key(const pb::MeshPacket& packet) const {
 void KeySync::push(const NodeRecord& node, const char* why) {
     const std::uint32_t self = self_ ? self_ : store_.self_num();
     if (self == 0 || !node.pinned_key) return;  // never an empty key: it would erase the radio's
-    if (!pushed_.insert(node.num).second) return;
+    if (auto it = pushed_.find(node.num); it != pushed_.end() && it->second == *node.pinned_key)
+        return;
+    pushed_.insert_or_assign(node.num, *node.pinned_key);
     pb::AdminMessage admin;
     auto* contact = admin.mutable_add_contact();
     contact->set_node_num(node.num);

@@ -13,7 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "config/app_config.hpp"
@@ -54,6 +54,10 @@ public:
     // needs it and lacks it. Refuses (done runs at once, returns 0) a DM nobody has a key for.
     std::uint32_t send(pb::MeshPacket packet, radio::SendCallback done);
 
+    // The operator trusted a node's new key: the radio gets it now, not at the next DM, so that
+    // the node's own encrypted messages can be read again.
+    void on_key_accepted(std::uint32_t num);
+
     // The periodic check (also run by the timer): O(1) when neither generation moved.
     void check();
     KeyDiff diff() const;
@@ -63,7 +67,7 @@ public:
 
 private:
     bool needs_key(const pb::MeshPacket& packet) const;
-    // Queues an add_contact for `node` unless one went out this session.
+    // Queues an add_contact for `node` unless its key went out already this session.
     void push(const NodeRecord& node, const char* why);
     void restore_important();
     void arm_timer();
@@ -75,7 +79,7 @@ private:
     boost::asio::steady_timer timer_;
     std::uint32_t self_ = 0;
     bool ready_ = false;
-    std::unordered_set<std::uint32_t> pushed_;  // this session
+    std::unordered_map<std::uint32_t, PublicKey> pushed_;  // this session
     std::uint64_t checked_store_generation_ = 0;
     std::uint64_t checked_view_generation_ = 0;
     bool checked_once_ = false;

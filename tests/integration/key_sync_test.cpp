@@ -261,3 +261,48 @@ TEST_CASE("a damaged node store is moved aside with an error naming it, and the 
     CHECK(aside);
     check_bot_traffic(sim);
 }
+
+TEST_CASE("a changed key suspends privileged commands until the operator accepts it", "[keys]") {
+    SimProcess sim;
+    std::mt19937_64 rng(11);
+    const std::string new_key = random_key_hex(rng);
+    RunningBot bot(
+        config_for(sim, plugin_dirs("\"admin_tool\", \"sdk_tour\""), "rate_limit = 100\n"));
+    // Sends a text to the bot and returns its next answer to !10000001.
+    const auto ask = [&sim](const std::string& command) {
+        const auto before = texts_to(sim, kNode1).size();
+        sim.command(command);
+        REQUIRE(sim.wait_for([&](const Record&) { return texts_to(sim, kNode1).size() > before; },
+                             10s));
+        return texts_to(sim, kNode1).at(before).get<std::string>("text");
+    };
+    const std::string dm = "text from=!10000001 to=!0badc0de ";
+    CHECK(ask(dm + "pki=1 /secret") == "secret ok");
+
+    sim.command("nodeinfo from=!10000001 key=" + new_key);
+    const auto warning = bot.process->wait_for_line("key CHANGED for !10000001", 10s);
+    REQUIRE(warning);
+    CHECK_THAT(*warning, Catch::Contains("WARN") || Catch::Contains("warn"));
+    CHECK(bot.process->wait_for_line("sdk_tour: key changed for !10000001", 5s));
+    // (key= stands in for a radio that could decrypt with the new key.)
+    CHECK_THAT(ask(dm + "pki=1 key=" + new_key + " /secret"), Catch::StartsWith("refused"));
+    CHECK_THAT(ask(dm + "pki=1 /secret"), Catch::StartsWith("refused"));  // the old key: suspended
+    const auto pushes_before = sim.records("add_contact").size();
+
+    ChildProcess accept({bin_path("meshbot").string(), "keys", "accept", "!10000001", "--config",
+                         (bot.dir.path() / "meshbot.toml").string()});
+    REQUIRE(accept.wait_exit(10s) == 0);
+    REQUIRE(bot.process->wait_for_line("accepted by the operator", 5s));
+    CHECK(ask(dm + "pki=1 key=" + new_key + " /secret") == "secret ok");
+    CHECK_THAT(ask(dm + "/secret"), Catch::StartsWith("refused"));  // not PKI-encrypted
+    CHECK_THAT(ask("text from=!10000001 channel=0 /secret"), Catch::StartsWith("refused"));
+    // Accepting pushed the new key to the radio once (it had kept the old one, first key wins),
+    // and the answers since went out encrypted with it.
+    const auto contact = sim.records("add_contact");
+    REQUIRE(contact.size() == pushes_before + 1);
+    CHECK(contact.back().get<std::string>("key_hex") == new_key);
+    const auto delivered = sim.records("delivered");
+    REQUIRE_FALSE(delivered.empty());
+    CHECK(delivered.back().get<std::string>("key_hex", "") == new_key);
+    check_bot_traffic(sim);
+}

@@ -55,7 +55,8 @@ std::string ask(SimProcess& sim, const std::string& text) {
 }  // namespace
 
 TEST_CASE("a plugin's handle reaches every part of the host", "[plugins][sdk]") {
-    SimProcess sim(SimProcess::Options{.extra_args = {"--no-throttle"}});
+    // The node answers well inside /ask's 500 ms.
+    SimProcess sim(SimProcess::Options{.extra_args = {"--no-throttle", "--reply-delay", "0.1"}});
     TempDir dir;
     {
         auto bot = start_bot(sim, dir);

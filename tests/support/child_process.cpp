@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -205,6 +206,12 @@ std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
         if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    // The exit status can be known before the reader thread has drained the pipe: wait for
+    // its end of file so that lines() holds everything the child wrote.
+    std::unique_lock lock(mutex_);
+    changed_.wait_until(lock, std::max(deadline, std::chrono::steady_clock::now() +
+                                                     std::chrono::seconds(1)),
+                        [this] { return eof_; });
     return exit_code_;
 }
 

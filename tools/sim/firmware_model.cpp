@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 
 namespace meshbot::sim {
-
-namespace {
 
 std::uint64_t splitmix64(std::uint64_t& state) {
     std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
@@ -15,6 +14,8 @@ std::uint64_t splitmix64(std::uint64_t& state) {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
 }
+
+namespace {
 
 std::uint32_t epoch_now() {
     return static_cast<std::uint32_t>(std::time(nullptr));
@@ -26,11 +27,21 @@ bool never_pki(pb::PortNum port) {
            port == pb::POSITION_APP;
 }
 
-constexpr std::uint32_t kHwModel = 43;  // HELTEC_V3: any plausible board id does
 constexpr int kNumChannels = 8;
 constexpr int kNumModuleConfigs = 16;
 
+// PhoneAPI::handleToRadioPacket's 10-second group (v2.7.1+).
+bool ten_second_port(pb::PortNum port) {
+    return port == pb::POSITION_APP || port == pb::WAYPOINT_APP || port == pb::ALERT_APP ||
+           port == pb::TELEMETRY_APP;
+}
+
 }  // namespace
+
+double wall_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
 
 std::string derive_key(std::uint32_t num) {
     std::uint64_t state = 0x6D657368626F74ULL ^ num;  // "meshbot"
@@ -70,51 +81,23 @@ std::optional<std::string> from_hex(std::string_view hex) {
 
 FirmwareModel::FirmwareModel(FirmwareSettings settings)
     : settings_(std::move(settings)),
+      started_at_(wall_now()),
       own_key_(derive_key(settings_.my_node)),
+      db_(settings_.my_node),
+      loss_state_(settings_.seed ^ 0x6C6F7373ULL),  // "loss"
       rng_(settings_.seed) {
     id_counter_ = static_cast<std::uint32_t>(rng_());
+    db_.set_capacity(settings_.capacity);
 }
 
-void FirmwareModel::add_generated_nodes(int count) {
-    for (int i = 1; i <= count; ++i) {
-        SimNode node;
-        node.num = 0x10000000u + static_cast<std::uint32_t>(i);
-        char long_name[32];
-        char short_name[8];
-        std::snprintf(long_name, sizeof long_name, "Node %04d", i);
-        std::snprintf(short_name, sizeof short_name, "N%03d", i % 1000);
-        node.long_name = long_name;
-        node.short_name = short_name;
-        node.public_key = derive_key(node.num);
-        // Varied but reproducible link quality and age, so NodeDB views have something to sort.
-        node.snr = 10.0f - 2.5f * static_cast<float>(i % 7);
-        node.hops = static_cast<std::uint32_t>(i % 4);
-        node.last_heard_ago = static_cast<std::uint32_t>(60 * i * (i % 3 + 1));
-        if (i % 2 == 1) {
-            node.lat = 48.85 + 0.01 * i;
-            node.lon = 2.35 + 0.01 * i;
-        }
-        node.battery = static_cast<std::uint32_t>(40 + (i * 17) % 61);
-        upsert_node(std::move(node));
-    }
+void FirmwareModel::record(std::string_view ev, JsonLine fields) {
+    events_.push_back(RecordEvent{std::string(ev), std::move(fields)});
 }
 
-void FirmwareModel::upsert_node(SimNode node) {
-    if (node.num == settings_.my_node) return;
-    nodes_[node.num] = std::move(node);
-}
-
-const SimNode* FirmwareModel::find_node(std::uint32_t num) const {
-    const auto it = nodes_.find(num);
-    return it == nodes_.end() ? nullptr : &it->second;
-}
-
-std::string FirmwareModel::key_for(std::uint32_t num) const {
-    if (num == settings_.my_node) return own_key_;
-    if (const SimNode* node = find_node(num); node != nullptr && !node->public_key.empty()) {
-        return node->public_key;
-    }
-    return derive_key(num);
+std::vector<RecordEvent> FirmwareModel::take_events() {
+    std::vector<RecordEvent> out;
+    out.swap(events_);
+    return out;
 }
 
 pb::User FirmwareModel::own_user() const {
@@ -131,15 +114,20 @@ pb::User FirmwareModel::own_user() const {
 pb::NodeInfo FirmwareModel::node_info(const SimNode& node, std::uint32_t now_epoch) const {
     pb::NodeInfo info;
     info.set_num(node.num);
-    pb::User* user = info.mutable_user();
-    user->set_id(radio::node_id(node.num));
-    user->set_long_name(node.long_name);
-    user->set_short_name(node.short_name);
-    user->set_hw_model(kHwModel);
-    user->set_public_key(node.public_key);
+    if (node.has_user) {
+        pb::User* user = info.mutable_user();
+        user->set_id(radio::node_id(node.num));
+        user->set_long_name(node.long_name);
+        user->set_short_name(node.short_name);
+        user->set_hw_model(kHwModel);
+        user->set_public_key(node.public_key);
+    }
     info.set_snr(node.snr);
-    info.set_last_heard(now_epoch > node.last_heard_ago ? now_epoch - node.last_heard_ago : 0);
+    const auto heard = static_cast<std::uint32_t>(node.last_heard);
+    info.set_last_heard(std::min(heard, now_epoch));
     info.set_hops_away(node.hops);
+    info.set_is_favorite(node.favorite);
+    info.set_is_ignored(node.ignored);
     // fw2.7 embeds position and device metrics in each NodeInfo (protocol.md §2).
     if (node.lat && node.lon) {
         pb::Position* pos = info.mutable_position();
@@ -148,11 +136,7 @@ pb::NodeInfo FirmwareModel::node_info(const SimNode& node, std::uint32_t now_epo
         pos->set_time(info.last_heard());
         pos->set_precision_bits(32);
     }
-    if (node.battery) {
-        pb::DeviceMetrics* metrics = info.mutable_device_metrics();
-        metrics->set_battery_level(*node.battery);
-        metrics->set_voltage(3.3f + 0.009f * static_cast<float>(*node.battery));
-    }
+    if (node.metrics) *info.mutable_device_metrics() = *node.metrics;
     return info;
 }
 
@@ -170,7 +154,7 @@ std::vector<pb::FromRadio> FirmwareModel::handshake(std::uint32_t nonce,
         my->set_min_app_version(30200);
         my->set_device_id(derive_key(~settings_.my_node).substr(0, 16));
         my->set_pio_env("meshbot-sim");
-        my->set_nodedb_count(static_cast<std::uint32_t>(nodes_.size() + 1));
+        my->set_nodedb_count(static_cast<std::uint32_t>(db_.count()));
         next().mutable_deviceuiconfig();
     }
     {
@@ -226,7 +210,7 @@ std::vector<pb::FromRadio> FirmwareModel::handshake(std::uint32_t nonce,
             next().mutable_moduleconfig();
     }
     if (!skip_nodes) {
-        for (const auto& [num, node] : nodes_)
+        for (const auto& [num, node] : db_.nodes())
             *next().mutable_node_info() = node_info(node, now_epoch);
     }
     if (!only_nodes) {
@@ -235,7 +219,7 @@ std::vector<pb::FromRadio> FirmwareModel::handshake(std::uint32_t nonce,
         prefs->set_size_bytes(412);
         pb::FileInfo* db = next().mutable_fileinfo();
         db->set_file_name("/prefs/nodes.proto");
-        db->set_size_bytes(static_cast<std::uint32_t>(180 * (nodes_.size() + 1)));
+        db->set_size_bytes(static_cast<std::uint32_t>(180 * db_.count()));
     }
     next().set_config_complete_id(nonce);
     return out;
@@ -267,7 +251,7 @@ pb::FromRadio FirmwareModel::routing_packet(std::uint32_t from, std::uint32_t re
     p->set_rx_time(epoch_now());
     p->set_priority(pb::MeshPacket::ACK);
     p->set_hop_start(settings_.hop_limit);
-    const SimNode* node = find_node(from);
+    const SimNode* node = db_.find(from);
     const std::uint32_t hops = node != nullptr ? std::min(node->hops, settings_.hop_limit) : 0;
     p->set_hop_limit(settings_.hop_limit - hops);
     if (node != nullptr) p->set_rx_snr(node->snr);
@@ -280,6 +264,38 @@ pb::FromRadio FirmwareModel::routing_packet(std::uint32_t from, std::uint32_t re
     data->set_payload(routing.SerializeAsString());
     data->set_request_id(request_id);
     return msg;
+}
+
+bool FirmwareModel::throttled(PhoneState& phone, pb::PortNum port, double now, PacketOutcome& out) {
+    if (port == pb::TEXT_MESSAGE_APP) {
+        if (phone.last_text_at && now - *phone.last_text_at < settings_.text_gap) {
+            out.verdict = PacketOutcome::Verdict::rate_limited;
+            out.replies.push_back(queue_status(out.id));
+            out.replies.push_back(
+                routing_packet(settings_.my_node, out.id, pb::Routing::RATE_LIMIT_EXCEEDED));
+            return true;
+        }
+        return false;
+    }
+    const bool traceroute = port == pb::TRACEROUTE_APP;
+    if (!settings_.throttle || (!traceroute && !ten_second_port(port))) return false;
+    const auto last = phone.last_port_at.find(static_cast<int>(port));
+    const double gap = traceroute ? kTracerouteThrottle : kPortThrottle;
+    if (last == phone.last_port_at.end() || now - last->second >= gap) return false;
+    out.verdict = PacketOutcome::Verdict::throttled;
+    out.replies.push_back(queue_status(out.id));
+    if (traceroute) {
+        // Only traceroute tells the client why; the 10-second group drops silently.
+        pb::FromRadio note;
+        pb::ClientNotification* cn = note.mutable_clientnotification();
+        cn->set_reply_id(out.id);
+        cn->set_level(30);  // WARNING
+        cn->set_time(static_cast<std::uint32_t>(wall_now()));
+        cn->set_message(std::string(kTracerouteThrottled));
+        out.replies.push_back(note);
+    }
+    record("throttled", JsonLine().add("portnum", static_cast<int>(port)).add("id", out.id));
+    return true;
 }
 
 PacketOutcome FirmwareModel::handle_packet(PhoneState& phone, const pb::MeshPacket& packet,
@@ -300,41 +316,74 @@ PacketOutcome FirmwareModel::handle_packet(PhoneState& phone, const pb::MeshPack
 
     const bool decoded = packet.has_decoded();
     const pb::PortNum port = decoded ? packet.decoded().portnum() : pb::UNKNOWN_APP;
-    if (port == pb::TEXT_MESSAGE_APP) {
-        if (phone.last_text_at && now - *phone.last_text_at < settings_.text_gap) {
-            out.verdict = PacketOutcome::Verdict::rate_limited;
-            out.replies.push_back(queue_status(out.id));
-            out.replies.push_back(
-                routing_packet(settings_.my_node, out.id, pb::Routing::RATE_LIMIT_EXCEEDED));
-            return out;
-        }
-        phone.last_text_at = now;  // the firmware measures from the last accepted text
-    }
+    if (throttled(phone, port, now, out)) return out;
+    // The firmware measures every limit from the last *accepted* packet of that portnum.
+    phone.last_port_at[static_cast<int>(port)] = now;
+    if (port == pb::TEXT_MESSAGE_APP) phone.last_text_at = now;
     out.replies.push_back(queue_status(out.id));
 
     const std::uint32_t to = packet.to();
     const bool broadcast = to == kBroadcast || to == 1;
-    if (!broadcast && to != settings_.my_node && decoded) {
-        const SimNode* node = find_node(to);
-        const bool has_key = node != nullptr && !node->public_key.empty();
+    // The firmware forces want_ack on a traceroute DM (protocol.md §7).
+    const bool want_ack =
+        packet.want_ack() || (port == pb::TRACEROUTE_APP && !broadcast && to != settings_.my_node);
+    const auto ack = [&](std::uint32_t from, int error, double delay) {
+        if (want_ack)
+            out.later.push_back({delay, routing_packet(from, out.id, error), std::nullopt});
+    };
+    if (to == settings_.my_node) {
+        if (port == pb::ADMIN_APP) handle_admin(packet);
+        // ReliableRouter: a local packet with want_ack is acknowledged by the own node.
+        ack(settings_.my_node, pb::Routing::NONE, settings_.ack_delay);
+        return out;
+    }
+
+    const SimNode* node = db_.find(to);
+    const std::string key = node != nullptr ? node->public_key : std::string();
+    bool pki = false;
+    if (!broadcast && decoded) {
+        const auto nak = [&](int error) {
+            out.replies.push_back(routing_packet(settings_.my_node, out.id, error));
+        };
         // 2.7.19+: a DM that would be PKI-encrypted to a node without a stored key is refused.
-        if (!has_key && (!never_pki(port) || packet.pki_encrypted())) {
-            out.replies.push_back(
-                routing_packet(settings_.my_node, out.id, pb::Routing::PKI_SEND_FAIL_PUBLIC_KEY));
+        if (key.empty() && (!never_pki(port) || packet.pki_encrypted())) {
+            nak(pb::Routing::PKI_SEND_FAIL_PUBLIC_KEY);
+            return out;
+        }
+        if (never_pki(port) && packet.pki_encrypted()) {
+            nak(pb::Routing::PKI_FAILED);  // PKI was demanded for a channel-only portnum
+            return out;
+        }
+        pki = !never_pki(port);
+        // A client-supplied key is only compared with the stored one, never used (§5.3).
+        const std::string& offered = packet.public_key();
+        const bool offered_set =
+            offered.size() == 32 && offered.find_first_not_of('\0') != std::string::npos;
+        if (pki && packet.pki_encrypted() && offered_set && offered != key) {
+            nak(pb::Routing::PKI_FAILED);
             return out;
         }
     }
-    if (!packet.want_ack()) return out;
-    if (broadcast || to == settings_.my_node) {
+    JsonLine delivered;
+    delivered.add("to", node_name(to)).add("id", out.id).add("portnum", static_cast<int>(port));
+    delivered.add("pki", pki);
+    if (pki) delivered.add("key_hex", to_hex(key));
+    record("delivered", std::move(delivered));
+
+    if (broadcast) {
         // Implicit ACK: a neighbour's rebroadcast heard by our own radio.
-        out.later.push_back(
-            {settings_.ack_delay, routing_packet(settings_.my_node, out.id, pb::Routing::NONE)});
-    } else if (find_node(to) != nullptr) {
-        out.later.push_back({settings_.ack_delay, routing_packet(to, out.id, pb::Routing::NONE)});
+        ack(settings_.my_node, pb::Routing::NONE, settings_.ack_delay);
+        return out;
+    }
+    const bool reachable = node != nullptr && !remote(to).silent;
+    if (reachable) {
+        ack(to, pb::Routing::NONE, settings_.ack_delay);
     } else {
-        // Unknown destination without PKI: three unanswered retransmissions.
-        out.later.push_back({settings_.ack_delay * 5, routing_packet(settings_.my_node, out.id,
-                                                                     pb::Routing::MAX_RETRANSMIT)});
+        // Unknown or silent destination: three unanswered retransmissions.
+        ack(settings_.my_node, pb::Routing::MAX_RETRANSMIT, settings_.ack_delay * 5);
+    }
+    if (reachable && decoded && packet.decoded().want_response()) {
+        if (auto reply = auto_reply(packet, out.id)) out.later.push_back(std::move(*reply));
     }
     return out;
 }
@@ -356,7 +405,7 @@ pb::MeshPacket FirmwareModel::make_received(std::uint32_t from, std::uint32_t to
     p.set_to(to);
     p.set_channel(channel);
     p.set_rx_time(now_epoch);
-    const SimNode* node = find_node(from);
+    const SimNode* node = db_.find(from);
     const std::uint32_t travelled =
         std::min(hops.value_or(node != nullptr ? node->hops : 0), settings_.hop_limit);
     p.set_hop_start(settings_.hop_limit);

@@ -84,6 +84,33 @@ struct Checker {
         fail(std::string(key) + "=" + std::string(*value) + " is not a number");
         return std::nullopt;
     }
+    std::optional<std::string> key(std::string_view name) {
+        const auto value = raw(name);
+        if (!value) return std::nullopt;
+        auto bytes = from_hex(*value);
+        if (!bytes || bytes->size() != 32) {
+            fail(std::string(name) + "= needs 64 hex digits");
+            return std::nullopt;
+        }
+        return bytes;
+    }
+    // A comma-separated list of node numbers.
+    std::vector<std::uint32_t> nodes(std::string_view name) {
+        std::vector<std::uint32_t> out;
+        std::string_view rest = raw(name).value_or(std::string_view());
+        while (!rest.empty()) {
+            const auto comma = rest.find(',');
+            const std::string_view item = rest.substr(0, comma);
+            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+            if (item.empty()) continue;
+            if (auto num = radio::parse_node_number(item)) {
+                out.push_back(*num);
+            } else {
+                fail(std::string(name) + ": " + std::string(item) + " is not a node number");
+            }
+        }
+        return out;
+    }
     void fail(std::string message) {
         if (error.empty()) error = std::move(message);
     }
@@ -141,8 +168,8 @@ ParseResult parse_command(std::string_view line) {
     std::string_view rest = line;
     const std::string verb(next_token(rest));
 
-    static const std::set<std::string_view> kTextKeys = {"from", "to",   "channel", "pki",
-                                                         "id",   "hops", "rx_time"};
+    static const std::set<std::string_view> kTextKeys = {"from", "to", "channel", "pki",
+                                                         "key",  "id", "hops",    "rx_time"};
     const bool free_text = verb == "text" || verb == "notify";
     const Args args =
         split_args(rest, free_text, verb == "text" ? kTextKeys : std::set<std::string_view>{});
@@ -152,13 +179,15 @@ ParseResult parse_command(std::string_view line) {
     };
 
     if (verb == "text") {
-        check.allow({"from", "to", "channel", "pki", "id", "hops", "rx_time"});
+        check.allow({"from", "to", "channel", "pki", "key", "id", "hops", "rx_time"});
         TextCmd cmd;
         cmd.from = required_from(check);
         cmd.to = check.node("to", true).value_or(kBroadcast);
         cmd.channel = check.number<std::uint32_t>("channel").value_or(0);
         if (cmd.channel > 7) check.fail("channel must be 0..7");
         cmd.pki = check.number<int>("pki").value_or(0) != 0;
+        cmd.key = check.key("key");
+        if (cmd.key) cmd.pki = true;
         cmd.id = check.number<std::uint32_t>("id");
         cmd.hops = check.number<std::uint32_t>("hops");
         cmd.rx_time = check.number<std::uint32_t>("rx_time");
@@ -172,10 +201,7 @@ ParseResult parse_command(std::string_view line) {
         cmd.from = required_from(check);
         if (auto v = check.raw("long")) cmd.long_name = std::string(*v);
         if (auto v = check.raw("short")) cmd.short_name = std::string(*v);
-        if (auto v = check.raw("key")) {
-            cmd.key = from_hex(*v);
-            if (!cmd.key || cmd.key->size() != 32) check.fail("key= needs 64 hex digits");
-        }
+        cmd.key = check.key("key");
         return finish(check, cmd);
     }
     if (verb == "telemetry") {
@@ -199,6 +225,29 @@ ParseResult parse_command(std::string_view line) {
         return finish(check, cmd);
     }
     if (verb == "notify") return ParseResult{NotifyCmd{args.text}, {}};
+    if (verb == "forget" || verb == "forget-key" || verb == "silence" || verb == "return" ||
+        verb == "node-reboot") {
+        check.allow({"from"});
+        positional_count(0);
+        const std::uint32_t from = required_from(check);
+        if (verb == "forget") return finish(check, ForgetCmd{from});
+        if (verb == "forget-key") return finish(check, ForgetKeyCmd{from});
+        if (verb == "silence") return finish(check, SilenceCmd{from});
+        if (verb == "return") return finish(check, ReturnCmd{from});
+        return finish(check, NodeRebootCmd{from});
+    }
+    if (verb == "beacon") {
+        check.allow({"from", "every"});
+        positional_count(0);
+        BeaconCmd cmd;
+        cmd.from = required_from(check);
+        const auto every = check.number<double>("every");
+        if (!every && check.error.empty()) check.fail("every=SECS is required");
+        if (every && (*every < 0 || *every > 86400)) check.fail("every= out of range");
+        if (every && *every > 0 && *every < 0.05) check.fail("every= below 0.05 s");
+        cmd.every = every.value_or(0);
+        return finish(check, cmd);
+    }
 
     // The remaining commands take at most one positional number.
     const std::string first = args.positional.empty() ? std::string() : args.positional.front();
@@ -215,7 +264,11 @@ ParseResult parse_command(std::string_view line) {
         return ParseResult{QuitCmd{}, {}};
     }
     if (verb == "reboot" || verb == "wait") {
-        check.allow({"secs"});
+        if (verb == "reboot") {
+            check.allow({"secs", "lose"});
+        } else {
+            check.allow({"secs"});
+        }
         positional_count(1);
         std::optional<double> secs = check.number<double>("secs");
         if (!first.empty()) {
@@ -225,7 +278,7 @@ ParseResult parse_command(std::string_view line) {
         if (verb == "wait" && !secs && check.error.empty()) check.fail("wait SECS");
         if (secs && (*secs < 0 || *secs > 86400)) check.fail("seconds out of range");
         if (verb == "wait") return finish(check, WaitCmd{secs.value_or(0)});
-        return finish(check, RebootCmd{secs.value_or(1.0)});
+        return finish(check, RebootCmd{secs.value_or(1.0), check.nodes("lose")});
     }
     if (verb == "garbage" || verb == "flood") {
         check.allow(verb == "flood" ? std::initializer_list<std::string_view>{"from"}
@@ -245,35 +298,42 @@ std::optional<pb::MeshPacket> build_injection(const Command& command, FirmwareMo
         pb::MeshPacket p = model.make_received(text->from, text->to, text->channel, text->hops,
                                                text->rx_time.value_or(now));
         p.set_id(text->id.value_or(model.next_packet_id()));
+        const SimNode* sender = model.find_node(text->from);
+        const std::string stored = sender != nullptr ? sender->public_key : std::string();
+        if (text->pki) p.set_channel(0);  // PKI packets carry no channel hash
+        if (text->pki && !text->key && stored.empty()) {
+            // Sealed with a key our NodeDB lacks: forwarded undecrypted (protocol.md §5.4).
+            std::string bytes(text->text.size() + 12, '\0');  // + auth tag and extra nonce
+            for (char& c : bytes)
+                c = static_cast<char>(model.rng()() & 0xFF);
+            p.set_encrypted(bytes);
+            return p;
+        }
         p.mutable_decoded()->set_portnum(pb::TEXT_MESSAGE_APP);
         p.mutable_decoded()->set_payload(text->text);
         if (text->pki) {
-            // What the client sees for a PKI-decrypted DM (protocol.md §5.4).
+            // What the client sees for a PKI-decrypted DM (protocol.md §5.4); key= stands in
+            // for a sender whose key differs from the stored one.
             p.set_pki_encrypted(true);
-            p.set_public_key(model.key_for(text->from));
-            p.set_channel(0);
+            p.set_public_key(text->key.value_or(stored));
         }
         return p;
     }
     if (const auto* info = std::get_if<NodeInfoCmd>(&command)) {
-        SimNode node;
-        if (const SimNode* known = model.find_node(info->from)) node = *known;
-        node.num = info->from;
+        // The node announces its own key; key= gives it a new one from now on.
+        RemoteNode& remote = model.remote(info->from);
+        if (info->key) remote.public_key = *info->key;
+        const SimNode* known = model.find_node(info->from);
+        const bool named = known != nullptr && known->has_user;
         const std::string id = radio::node_id(info->from);
-        if (info->long_name) node.long_name = *info->long_name;
-        if (node.long_name.empty()) node.long_name = "Meshtastic " + id.substr(5);
-        if (info->short_name) node.short_name = *info->short_name;
-        if (node.short_name.empty()) node.short_name = id.substr(5);
-        if (info->key) node.public_key = *info->key;
-        if (node.public_key.empty()) node.public_key = derive_key(info->from);
-        node.last_heard_ago = 0;
         pb::User user;
         user.set_id(id);
-        user.set_long_name(node.long_name);
-        user.set_short_name(node.short_name);
-        user.set_hw_model(43);
-        user.set_public_key(node.public_key);
-        model.upsert_node(node);
+        user.set_long_name(info->long_name.value_or(named ? known->long_name : ""));
+        if (user.long_name().empty()) user.set_long_name("Meshtastic " + id.substr(5));
+        user.set_short_name(info->short_name.value_or(named ? known->short_name : ""));
+        if (user.short_name().empty()) user.set_short_name(id.substr(5));
+        user.set_hw_model(kHwModel);
+        user.set_public_key(remote.public_key);
         pb::MeshPacket p = model.make_received(info->from, kBroadcast, 0, std::nullopt, now);
         p.set_id(model.next_packet_id());
         p.mutable_decoded()->set_portnum(pb::NODEINFO_APP);
@@ -281,6 +341,12 @@ std::optional<pb::MeshPacket> build_injection(const Command& command, FirmwareMo
         return p;
     }
     if (const auto* tele = std::get_if<TelemetryCmd>(&command)) {
+        // What the node says is what it is: later beacons and replies continue from it.
+        RemoteNode& remote = model.remote(tele->from);
+        if (tele->battery) remote.battery = *tele->battery;
+        if (tele->uptime) remote.booted_at = wall_now() - *tele->uptime;
+        if (tele->chutil) remote.channel_util = *tele->chutil;
+        if (tele->airutil) remote.air_util_tx = *tele->airutil;
         pb::Telemetry telemetry;
         telemetry.set_time(now);
         pb::DeviceMetrics* m = telemetry.mutable_device_metrics();
@@ -309,15 +375,38 @@ std::optional<pb::MeshPacket> build_injection(const Command& command, FirmwareMo
 
 std::string_view command_help() {
     return R"(Commands (stdin, or --script FILE; '#' starts a comment). NODE is !xxxxxxxx, 0x... or decimal.
-  text from=NODE [to=NODE|broadcast] [channel=N] [pki=1] [id=N] [hops=N] [rx_time=N] TEXT...
-  nodeinfo from=NODE [long=NAME] [short=NAME] [key=HEX64]   (also updates the NodeDB;
-                                    write long="two words" for names with spaces)
+Packets from other nodes are heard by the radio: the NodeDB adds the sender (evicting when
+full) and refreshes its last-heard time before the client gets the packet.
+  text from=NODE [to=NODE|broadcast] [channel=N] [pki=1] [key=HEX64] [id=N] [hops=N]
+       [rx_time=N] TEXT...          pki=1: a PKI DM (channel 0, pki_encrypted, public_key =
+                                    the sender's stored key; if the NodeDB has no key for the
+                                    sender it arrives as the `encrypted` variant). key= forces
+                                    public_key (a sender using another key) and implies pki=1
+  nodeinfo from=NODE [long=NAME] [short=NAME] [key=HEX64]   the node announces its User with
+                                    its own key (key= gives it a new one). The NodeDB stores
+                                    it, unless it holds a different key: then the whole update
+                                    is dropped (record key_mismatch); the client still gets it.
+                                    Write long="two words" for names with spaces
   telemetry from=NODE [battery=N] [voltage=F] [uptime=N] [chutil=F] [airutil=F]
+                                    also sets that node's state for later beacons and replies
   encrypted from=NODE [to=NODE]     a packet the radio could not decrypt
   notify TEXT...                    a clientNotification
   flood N [from=NODE]               N text packets
   drop                              close the client without notice
-  reboot [SECS=1]                   drop the client, refuse connections for SECS, come back
+  reboot [SECS=1] [lose=NODE,NODE...]   drop the client, refuse connections for SECS, come
+                                    back; the NodeDB (keys included) survives except the
+                                    nodes listed in lose=
+  forget from=NODE                  remove the node from the NodeDB (like remove_by_nodenum)
+  forget-key from=NODE              erase only the stored key
+  beacon from=NODE every=SECS       the node broadcasts TELEMETRY device_metrics (uptime,
+                                    battery, channel/air utilisation) now and every SECS;
+                                    every=0 stops it
+  silence from=NODE                 the node goes off the air: no beacons, no auto-replies, no
+                                    ACKs (DMs to it end in MAX_RETRANSMIT)
+  return from=NODE                  back on the air: one telemetry packet at once, and its
+                                    beacon again if it had one
+  node-reboot from=NODE             the node restarts: uptime begins again near 0, it is back
+                                    on the air and sends a telemetry packet at once
   rebooted-frame                    send FromRadio{rebooted=true}
   garbage N                         N random bytes (never 0x94)
   oversize                          a header announcing 600 bytes, then 600 bytes
@@ -326,6 +415,23 @@ std::string_view command_help() {
   wait SECS                         pause the command stream
   quit                              exit
 Injected packets wait (max 8, texts evict the oldest) while no client has completed the handshake.
+
+What the radio does with client packets (fw 2.7):
+  - DMs whose portnum is not TRACEROUTE/NODEINFO/ROUTING/POSITION need the destination's key
+    in the NodeDB, else ROUTING NAK PKI_SEND_FAIL_PUBLIC_KEY (39) from the own node; a client
+    public_key that differs from the stored one gives PKI_FAILED (34).
+  - want_ack (forced on for traceroute DMs): ACK from the destination (from the own node for
+    broadcasts and local packets), MAX_RETRANSMIT for unknown or silent destinations.
+  - A DM with want_response to a NodeDB node gets an answer after --reply-delay: TELEMETRY
+    device_metrics{} / local_stats{} (PKI, the node's key), POSITION (NO_RESPONSE without a
+    position), NODEINFO (its User; the NodeDB learns from it), TRACEROUTE (route/snr_towards/
+    route_back/snr_back through hops-many other NodeDB nodes), anything else NO_RESPONSE (8).
+  - Local ADMIN_APP (to the own node): add_contact stores the User and key (an empty key
+    erases the stored one), marks the node favourite and writes flash; set_favorite_node,
+    remove_favorite_node and remove_by_nodenum are modelled too.
+  - Limits per connection: texts --text-gap apart (else NAK RATE_LIMIT_EXCEEDED), POSITION/
+    WAYPOINT/ALERT/TELEMETRY 10 s apart (else dropped, queueStatus only), TRACEROUTE 30 s
+    apart (else dropped, queueStatus + clientNotification); --no-throttle lifts the last two.
 )";
 }
 

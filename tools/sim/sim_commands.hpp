@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "firmware_model.hpp"
 #include "mesh.pb.h"
@@ -19,6 +20,7 @@ struct TextCmd {
     std::uint32_t to = kBroadcast;
     std::uint32_t channel = 0;
     bool pki = false;
+    std::optional<std::string> key;  // raw 32 bytes forced into MeshPacket.public_key
     std::optional<std::uint32_t> id;
     std::optional<std::uint32_t> hops;
     std::optional<std::uint32_t> rx_time;
@@ -48,6 +50,26 @@ struct NotifyCmd {
 struct DropCmd {};
 struct RebootCmd {
     double secs = 1.0;
+    std::vector<std::uint32_t> lose;  // NodeDB entries lost during the reboot
+};
+struct ForgetCmd {
+    std::uint32_t from = 0;
+};
+struct ForgetKeyCmd {
+    std::uint32_t from = 0;
+};
+struct BeaconCmd {
+    std::uint32_t from = 0;
+    double every = 0;  // 0 stops the beacon
+};
+struct SilenceCmd {
+    std::uint32_t from = 0;
+};
+struct ReturnCmd {
+    std::uint32_t from = 0;
+};
+struct NodeRebootCmd {
+    std::uint32_t from = 0;
 };
 struct GarbageCmd {
     std::size_t count = 0;
@@ -67,7 +89,8 @@ struct WaitCmd {
 
 using Command = std::variant<TextCmd, NodeInfoCmd, TelemetryCmd, EncryptedCmd, NotifyCmd, DropCmd,
                              RebootCmd, GarbageCmd, OversizeCmd, TruncatedCmd, UndecodableCmd,
-                             FloodCmd, RebootedFrameCmd, QuitCmd, WaitCmd>;
+                             FloodCmd, RebootedFrameCmd, QuitCmd, WaitCmd, ForgetCmd, ForgetKeyCmd,
+                             BeaconCmd, SilenceCmd, ReturnCmd, NodeRebootCmd>;
 
 // Blank lines and `#` comments give neither a command nor an error.
 struct ParseResult {
@@ -77,8 +100,9 @@ struct ParseResult {
 
 ParseResult parse_command(std::string_view line);
 
-// The packet a text/nodeinfo/telemetry/encrypted command injects. nodeinfo also updates the
-// model's NodeDB, as the firmware's NodeInfoModule would. Other commands give nullopt.
+// The packet a text/nodeinfo/telemetry/encrypted command injects; the NodeDB learns from it
+// when the server hands it to FirmwareModel::on_air. nodeinfo key=/telemetry values also set
+// the remote radio's own state. Other commands give nullopt.
 std::optional<pb::MeshPacket> build_injection(const Command& command, FirmwareModel& model);
 
 // Text for `--help`: the command reference.

@@ -39,14 +39,24 @@ Options:
   --port N            TCP port on 127.0.0.1 (default 0 = a free ephemeral port)
   --serial            serve a pty instead of TCP (frames interleaved with device log lines)
   --record FILE       write every event as one JSON object per line
-  --nodes N           generate N other nodes in the NodeDB (default 3)
-  --node-file FILE    TOML [[node]] tables: num, long, short, key (64 hex), snr, hops,
-                      last_heard_ago, lat, lon, battery
+  --nodes N           generate N other nodes in the NodeDB (default 3): !10000001.., all
+                      with keys, odd ones with a position
+  --node-file FILE    TOML [[node]] tables: num, long, short, key (64 hex, or "none" for a
+                      node whose key the radio lacks), snr, hops, last_heard_ago, lat, lon,
+                      battery, favorite (bool), uptime (s at start), chutil, airutil
+  --capacity N        NodeDB capacity counting the own node, like MAX_NUM_NODES (default
+                      100); a larger start-up population raises it to that count + 1. A new
+                      node in a full DB evicts the oldest-heard non-favourite (keyless first)
   --my-node NUM       own node number, !xxxxxxxx, 0x... or decimal (default !0badc0de)
   --hop-limit N       LoRa hop limit reported in the config (default 3)
   --idle-timeout S    close a client that sent nothing for S seconds (default 900)
   --text-gap S        minimum gap between client texts (default 2)
   --ack-delay S       delay of simulated ACKs (default 0.2)
+  --reply-delay S     delay of other nodes' auto-replies to want_response DMs (default 1.0)
+  --reply-loss P      probability (0..1) that an auto-reply is lost (default 0; the draws
+                      are deterministic for a given --seed)
+  --no-throttle       disable PhoneAPI's per-portnum limits (10 s POSITION/WAYPOINT/ALERT/
+                      TELEMETRY, 30 s TRACEROUTE); the text gap stays (see --text-gap)
   --script FILE       run commands from FILE (`wait SECS` pauses)
   --seed N            random seed for packet ids and garbage (default 1)
   --help              this text
@@ -54,8 +64,23 @@ Options:
 Record (--record): one JSON object per line, each with "t" (seconds since start) and "ev":
   listen, accept, close (reason newer_connection|eof|idle_timeout|disconnect|drop|reboot|error),
   rx (kind want_config_id|heartbeat|disconnect|packet|malformed|duplicate_id|other),
-  tx (kind config_complete|queue_status|routing|packet|notification|rebooted|raw|other),
-  rate_limited, queued, dropped, reboot, up.
+  tx (kind config_complete|queue_status|routing|packet|notification|rebooted|raw|other;
+      packets add request_id and pki when set, notifications reply_id),
+  rate_limited, queued, dropped, reboot, up, and (NODE fields are "!xxxxxxxx"):
+  delivered {to, id, portnum, pki, key_hex (only when pki)}   a client packet went on air
+                                   (broadcasts and DMs; not local packets to the own node)
+  throttled {portnum, id}          dropped by the 10 s / 30 s per-portnum limit
+  add_contact {node, key_hex, empty_key, stored, should_ignore, flash_writes (total)}
+  admin {variant, node?, handled}  another local AdminMessage (set/remove_favorite_node and
+                                   remove_by_nodenum are modelled)
+  evicted {node, for}              NodeDB eviction to make room for `for`
+  nodedb_full {node}               full of favourites: the node was not stored (fw 2.7)
+  key_mismatch {node, stored_hex, offered_hex}   a NodeInfo with another key was dropped
+  forget {node, reason command|reboot|admin, known}    forget_key {node, known, had_key}
+  reply {from, portnum, request_id, error?}   an auto-reply reached the radio
+  reply_lost {from, portnum, request_id, error?}
+  beacon {node, every}   silence {node}   return {node}   node_reboot {node, uptime}
+  node_telemetry {node, id, uptime, battery}   a telemetry packet a node sent
 
 )";
 
@@ -138,6 +163,24 @@ CliOptions parse_cli(int argc, char** argv) {
             cli.firmware.text_gap = parse_seconds(flag, value());
         } else if (flag == "--ack-delay") {
             cli.firmware.ack_delay = parse_seconds(flag, value());
+        } else if (flag == "--capacity") {
+            cli.firmware.capacity = parse_unsigned(flag, value(), 1000000);
+            if (cli.firmware.capacity < 2) usage_error("--capacity needs at least 2");
+        } else if (flag == "--reply-delay") {
+            cli.firmware.reply_delay = parse_seconds(flag, value());
+        } else if (flag == "--reply-loss") {
+            const std::string v = value();
+            std::size_t used = 0;
+            try {
+                cli.firmware.reply_loss = std::stod(v, &used);
+            } catch (const std::exception&) {
+                used = 0;
+            }
+            const double p = cli.firmware.reply_loss;
+            if (used == 0 || used != v.size() || !(p >= 0 && p <= 1))
+                usage_error("--reply-loss needs a probability 0..1, got '" + v + "'");
+        } else if (flag == "--no-throttle") {
+            cli.firmware.throttle = false;
         } else if (flag == "--script") {
             cli.script = value();
         } else if (flag == "--seed") {
@@ -166,6 +209,7 @@ void load_node_file(const std::string& path, FirmwareModel& model) {
         const toml::table* t = entry.as_table();
         if (t == nullptr) usage_error(where + ": not a table");
         SimNode node;
+        RemoteNode remote;
         const toml::node_view<const toml::node> num = (*t)["num"];
         if (auto n = num.value<std::int64_t>(); n && *n > 0 && *n < 0xFFFFFFFF) {
             node.num = static_cast<std::uint32_t>(*n);
@@ -178,6 +222,7 @@ void load_node_file(const std::string& path, FirmwareModel& model) {
         node.long_name = (*t)["long"].value_or("Meshtastic " + id.substr(5));
         node.short_name = (*t)["short"].value_or(id.substr(5));
         if (node.short_name.size() > 4) usage_error(where + ": short name longer than 4 bytes");
+        remote = model.remote(node.num);  // defaults derived from the number
         const std::string key = (*t)["key"].value_or(std::string());
         if (key.empty()) {
             node.public_key = derive_key(node.num);
@@ -186,13 +231,28 @@ void load_node_file(const std::string& path, FirmwareModel& model) {
             if (!raw || raw->size() != 32) usage_error(where + ": key must be 64 hex digits");
             node.public_key = *raw;
         }
+        // With key = "none" the radio lacks the key, but the node itself still has one.
+        if (!node.public_key.empty()) remote.public_key = node.public_key;
         node.snr = (*t)["snr"].value_or(0.0f);
         node.hops = (*t)["hops"].value_or(0u);
-        node.last_heard_ago = (*t)["last_heard_ago"].value_or(0u);
-        if (auto lat = (*t)["lat"].value<double>()) node.lat = lat;
-        if (auto lon = (*t)["lon"].value<double>()) node.lon = lon;
-        if (auto battery = (*t)["battery"].value<std::uint32_t>()) node.battery = battery;
-        model.upsert_node(std::move(node));
+        node.last_heard = model.started_at() - (*t)["last_heard_ago"].value_or(0.0);
+        node.favorite = (*t)["favorite"].value_or(false);
+        if (auto lat = (*t)["lat"].value<double>()) node.lat = remote.lat = lat;
+        if (auto lon = (*t)["lon"].value<double>()) node.lon = remote.lon = lon;
+        if (auto uptime = (*t)["uptime"].value<double>())
+            remote.booted_at = model.started_at() - *uptime;
+        if (auto chutil = (*t)["chutil"].value<double>())
+            remote.channel_util = static_cast<float>(*chutil);
+        if (auto airutil = (*t)["airutil"].value<double>())
+            remote.air_util_tx = static_cast<float>(*airutil);
+        if (auto battery = (*t)["battery"].value<std::uint32_t>()) {
+            remote.battery = *battery;
+            meshbot::pb::DeviceMetrics metrics;
+            metrics.set_battery_level(*battery);
+            metrics.set_voltage(3.3f + 0.009f * static_cast<float>(std::min(*battery, 100u)));
+            node.metrics = metrics;
+        }
+        model.add_node(std::move(node), std::move(remote));
     }
 }
 
@@ -274,6 +334,7 @@ int main(int argc, char** argv) {
     FirmwareModel model(cli.firmware);
     model.add_generated_nodes(cli.nodes);
     if (!cli.node_file.empty()) load_node_file(cli.node_file, model);
+    model.set_capacity(cli.firmware.capacity);  // after the population, which may exceed it
 
     SimServer server(io, model, recorder, cli.server);
     std::string address;
@@ -284,9 +345,9 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::printf("listening on %s\n", address.c_str());
-    std::printf("my node %s (%s), %zu other nodes, firmware %s\n",
+    std::printf("my node %s (%s), %zu other nodes, capacity %zu, firmware %s\n",
                 meshbot::radio::node_id(model.my_node()).c_str(),
-                model.settings().long_name.c_str(), model.nodes().size(),
+                model.settings().long_name.c_str(), model.nodes().size(), model.capacity(),
                 std::string(kFirmwareVersion).c_str());
     std::fflush(stdout);
 

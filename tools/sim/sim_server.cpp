@@ -390,22 +390,26 @@ void SimServer::on_packet(Conn& conn, const pb::MeshPacket& packet) {
     if (!decoded) line.add("encrypted", true);
     line.add("payload_hex", to_hex(decoded ? packet.decoded().payload() : packet.encrypted()));
     recorder_.write("rx", line);
+    flush_events();  // after the rx line: delivered, throttled, add_contact, evicted ...
     device_log("DEBUG", "[PhoneAPI] ", "Enqueued local packet id=" + std::to_string(outcome.id));
 
     if (outcome.verdict == PacketOutcome::Verdict::rate_limited) {
         recorder_.write("rate_limited", JsonLine().add("conn", conn.id).add("id", outcome.id));
         device_log("WARN", "[PhoneAPI] ", "Rate limit portnum 1");
+    } else if (outcome.verdict == PacketOutcome::Verdict::throttled) {
+        device_log("WARN", "[PhoneAPI] ", "Rate limit portnum " + std::to_string(port));
     }
     for (const auto& reply : outcome.replies) {
-        // queueStatus belongs to this connection; routing packets are ordinary live traffic.
-        if (reply.has_queuestatus()) {
+        // queueStatus and notifications belong to this connection; routing packets are
+        // ordinary live traffic.
+        if (reply.has_queuestatus() || reply.has_clientnotification()) {
             if (conn.asked_config) send(conn, reply);  // nothing at all before want_config_id
         } else {
             deliver_live(reply);
         }
     }
     for (const auto& later : outcome.later) {
-        asio::co_spawn(io_, deliver_later(later.delay, later.message), asio::detached);
+        asio::co_spawn(io_, deliver_later(later), asio::detached);
     }
 }
 
@@ -453,8 +457,10 @@ void SimServer::record_tx(const Conn& conn, const pb::FromRadio& message) {
                 .add("error", static_cast<int>(routing.error_reason()));
         } else {
             line.add("kind", "packet").add("id", p.id()).add("from", p.from()).add("to", p.to());
+            if (p.pki_encrypted()) line.add("pki", true);
             if (p.has_decoded()) {
                 line.add("portnum", static_cast<int>(p.decoded().portnum()));
+                if (p.decoded().request_id() != 0) line.add("request_id", p.decoded().request_id());
                 if (p.decoded().portnum() == pb::TEXT_MESSAGE_APP)
                     line.add("text", p.decoded().payload());
             } else {
@@ -462,7 +468,9 @@ void SimServer::record_tx(const Conn& conn, const pb::FromRadio& message) {
             }
         }
     } else if (message.has_clientnotification()) {
-        line.add("kind", "notification").add("message", message.clientnotification().message());
+        const auto& cn = message.clientnotification();
+        line.add("kind", "notification").add("message", cn.message());
+        if (cn.has_reply_id()) line.add("reply_id", cn.reply_id());
     } else if (message.has_rebooted()) {
         line.add("kind", "rebooted");
     } else {
@@ -503,11 +511,21 @@ void SimServer::flush_to_phone(Conn& conn) {
     }
 }
 
-asio::awaitable<void> SimServer::deliver_later(double delay, pb::FromRadio message) {
-    asio::steady_timer timer(io_, seconds(delay));
+asio::awaitable<void> SimServer::deliver_later(DelayedMessage later) {
+    asio::steady_timer timer(io_, seconds(later.delay));
     error_code ec;
     co_await timer.async_wait(asio::redirect_error(kAwait, ec));
-    if (!stopped_) deliver_live(message);
+    if (stopped_) co_return;
+    if (later.record) recorder_.write(later.record->ev, later.record->fields);
+    // An ACK or reply from another node is a packet our radio heard: it refreshes that node.
+    if (later.message.has_packet()) model_.on_air(later.message.packet());
+    flush_events();
+    deliver_live(later.message);
+}
+
+void SimServer::flush_events() {
+    for (const RecordEvent& event : model_.take_events())
+        recorder_.write(event.ev, event.fields);
 }
 
 void SimServer::send_raw(std::string_view what, std::vector<std::uint8_t> bytes) {

@@ -86,11 +86,18 @@ private:
     // Live traffic for the phone: to the configured client now, else into the to-phone queue.
     void deliver_live(const pb::FromRadio& message);
     void flush_to_phone(Conn& conn);
-    asio::awaitable<void> deliver_later(double delay, pb::FromRadio message);
+    asio::awaitable<void> deliver_later(DelayedMessage later);
+    // Writes the record events the model queued.
+    void flush_events();
 
     // Commands
+    // A packet our radio hears over LoRa: the NodeDB learns from it, then the phone gets it.
     void inject(const pb::MeshPacket& packet);
-    void reboot(double secs);
+    void reboot(double secs, const std::vector<std::uint32_t>& lose);
+    // Liveness of other nodes (beacon, silence, return, node-reboot).
+    bool node_command(const Command& command);
+    void start_beacon(std::uint32_t node);
+    asio::awaitable<void> beacon_loop(std::uint32_t node, std::uint64_t generation);
     asio::awaitable<void> come_back(double secs);
     Conn* client();
 

@@ -1,4 +1,5 @@
-// SimServer's command side: injected traffic, raw bad bytes, drop, reboot.
+// SimServer's command side: injected traffic, raw bad bytes, drop, reboot, NodeDB edits and
+// the liveness of other nodes (beacons, silence, node reboots).
 #include "sim_server.hpp"  // first: it brings <utility>, which Boost 1.74's awaitable.hpp needs
 
 #include <boost/asio/co_spawn.hpp>
@@ -16,6 +17,8 @@ SimServer::Conn* SimServer::client() {
 }
 
 void SimServer::inject(const pb::MeshPacket& packet) {
+    model_.on_air(packet);
+    flush_events();
     pb::FromRadio message;
     *message.mutable_packet() = packet;
     deliver_live(message);
@@ -25,6 +28,10 @@ void SimServer::execute(const Command& command) {
     if (stopped_) return;
     if (auto packet = build_injection(command, model_)) {
         inject(*packet);
+        return;
+    }
+    if (node_command(command)) {
+        flush_events();
         return;
     }
     if (const auto* flood = std::get_if<FloodCmd>(&command)) {
@@ -52,7 +59,7 @@ void SimServer::execute(const Command& command) {
             warn("drop: no client connected");
         }
     } else if (const auto* reboot_cmd = std::get_if<RebootCmd>(&command)) {
-        reboot(reboot_cmd->secs);
+        reboot(reboot_cmd->secs, reboot_cmd->lose);
     } else if (const auto* garbage = std::get_if<GarbageCmd>(&command)) {
         std::vector<std::uint8_t> bytes(garbage->count);
         for (auto& b : bytes) {
@@ -87,7 +94,62 @@ void SimServer::execute(const Command& command) {
     }
 }
 
-void SimServer::reboot(double secs) {
+bool SimServer::node_command(const Command& command) {
+    if (const auto* forget = std::get_if<ForgetCmd>(&command)) {
+        model_.forget(forget->from, "command");
+    } else if (const auto* forget_key = std::get_if<ForgetKeyCmd>(&command)) {
+        model_.forget_key(forget_key->from);
+    } else if (const auto* beacon = std::get_if<BeaconCmd>(&command)) {
+        RemoteNode& remote = model_.remote(beacon->from);
+        remote.beacon_every = beacon->every;
+        ++remote.beacon_generation;  // ends a running loop
+        recorder_.write(
+            "beacon", JsonLine().add("node", node_name(beacon->from)).add("every", beacon->every));
+        if (beacon->every > 0 && !remote.silent) start_beacon(beacon->from);
+    } else if (const auto* silence = std::get_if<SilenceCmd>(&command)) {
+        RemoteNode& remote = model_.remote(silence->from);
+        remote.silent = true;
+        ++remote.beacon_generation;
+        recorder_.write("silence", JsonLine().add("node", node_name(silence->from)));
+    } else if (const auto* back = std::get_if<ReturnCmd>(&command)) {
+        model_.remote(back->from).silent = false;
+        recorder_.write("return", JsonLine().add("node", node_name(back->from)));
+        start_beacon(back->from);
+    } else if (const auto* reboot_node = std::get_if<NodeRebootCmd>(&command)) {
+        model_.node_reboot(reboot_node->from);
+        recorder_.write(
+            "node_reboot",
+            JsonLine().add("node", node_name(reboot_node->from)).add("uptime", kRebootedUptime));
+        start_beacon(reboot_node->from);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+void SimServer::start_beacon(std::uint32_t node) {
+    // The first packet goes out at once, in command order: that is the "immediately" of
+    // return and node-reboot, and a new beacon is visible without waiting a whole period.
+    RemoteNode& remote = model_.remote(node);
+    const std::uint64_t generation = ++remote.beacon_generation;
+    inject(model_.node_telemetry(node));
+    if (remote.beacon_every > 0) asio::co_spawn(io_, beacon_loop(node, generation), asio::detached);
+}
+
+asio::awaitable<void> SimServer::beacon_loop(std::uint32_t node, std::uint64_t generation) {
+    asio::steady_timer timer(io_);
+    for (;;) {
+        timer.expires_after(seconds(model_.remote(node).beacon_every));
+        error_code ec;
+        co_await timer.async_wait(asio::redirect_error(kAwait, ec));
+        // Re-read after the wait: silence, a new beacon or a node reboot may have ended us.
+        const RemoteNode& remote = model_.remote(node);
+        if (stopped_ || remote.beacon_generation != generation || remote.silent) co_return;
+        inject(model_.node_telemetry(node));
+    }
+}
+
+void SimServer::reboot(double secs, const std::vector<std::uint32_t>& lose) {
     if (rebooting_) {
         warn("reboot: already rebooting");
         return;
@@ -104,7 +166,10 @@ void SimServer::reboot(double secs) {
     pty_outbox_.clear();
     device_log("INFO", "[Main] ", "Rebooting");
     model_.note_reboot();
-    to_phone_.clear();  // RAM is lost; the NodeDB lives in flash and is kept
+    to_phone_.clear();  // RAM is lost; the NodeDB lives in flash and is kept ...
+    for (const std::uint32_t num : lose)
+        model_.forget(num, "reboot");  // ... except what the test asked to lose
+    flush_events();
     if (current_) close(*current_, "reboot");
     asio::co_spawn(io_, come_back(secs), asio::detached);
 }
