@@ -168,6 +168,7 @@ std::uint32_t KeySync::send(pb::MeshPacket packet, radio::SendCallback done) {
         if (!trusted && !view_.has_key(to)) {
             radio::SendResult refused;
             refused.status = radio::SendResult::Status::refused;
+            refused.routing_error = pb::Routing::PKI_SEND_FAIL_PUBLIC_KEY;  // what the radio says
             refused.message = "no public key is known for " + radio::node_id(to) +
                               ", so a direct message cannot be encrypted; it has to send its "
                               "node info first";

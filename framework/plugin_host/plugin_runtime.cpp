@@ -167,10 +167,11 @@ mb_result PluginHost::send_data(PluginRecord& plugin, const mb_data_request& req
                                 mb_send_fn done, void* user, mb_release_fn release,
                                 std::uint32_t* out_id) {
     const Closure closure{user, release};
-    auto refuse = [&](mb_result why, const char* message) {
+    auto refuse = [&](mb_result why, const char* message, int routing_error = 0) {
         mb_send_result r{};
         r.struct_size = sizeof r;
         r.status = MB_SEND_REJECTED;
+        r.routing_error = routing_error;
         r.message = mb_str{message, std::strlen(message)};
         if (done) invoke(plugin, "send_data callback", [&] { done(user, &r); });
         defer_release(closure);
@@ -194,13 +195,13 @@ mb_result PluginHost::send_data(PluginRecord& plugin, const mb_data_request& req
     const auto timeout = request.timeout_ms ? std::chrono::milliseconds(request.timeout_ms)
                                             : std::chrono::milliseconds(kDefaultResponseTimeout);
     // A refusal can come back before send_packet returns, with the reason in words.
-    auto refusal = std::make_shared<std::string>();
+    auto refusal = std::make_shared<radio::SendResult>();
     const std::uint32_t id =
         mesh_.send_packet(std::move(packet), [this, refusal](const radio::SendResult& r) {
             using S = radio::SendResult::Status;
             auto it = pending_.find(r.id);
             if (it == pending_.end()) {
-                *refusal = r.message;
+                *refusal = r;
                 return;
             }
             if (r.status == S::reissued) {  // the key sync re-sent it under a new id
@@ -224,8 +225,8 @@ mb_result PluginHost::send_data(PluginRecord& plugin, const mb_data_request& req
             finish_send(r.id, result);
         });
     if (id == 0) {
-        return refuse(refusal->empty() ? MB_ERR_FULL : MB_ERR_REFUSED,
-                      refusal->empty() ? "the outbox is full" : refusal->c_str());
+        if (refusal->message.empty()) return refuse(MB_ERR_FULL, "the outbox is full");
+        return refuse(MB_ERR_REFUSED, refusal->message.c_str(), refusal->routing_error);
     }
     // Without want_response the outbox's own expiry and ACK timeout end the wait.
     pending_.emplace(id, PendingSend{&plugin, done, closure, request.want_response != 0, timeout,
@@ -369,6 +370,22 @@ void PluginHost::on_packet(const pb::MeshPacket& packet, bool replayed) {
             r.id = data.request_id();
             r.from = packet.from();
             r.response = &p;
+            finish_send(data.request_id(), r);
+        }
+    }
+    // A routing error that comes late (NO_RESPONSE from the far end, MAX_RETRANSMIT after the
+    // radio's retries) still ends a want_response request: nothing else will answer it.
+    if (data.request_id() != 0 && data.portnum() == pb::ROUTING_APP) {
+        auto it = pending_.find(data.request_id());
+        pb::Routing routing;
+        if (it != pending_.end() && it->second.want_response &&
+            routing.ParseFromString(data.payload()) && routing.error_reason() != 0) {
+            mb_send_result r{};
+            r.struct_size = sizeof r;
+            r.status = MB_SEND_NAK;
+            r.id = data.request_id();
+            r.routing_error = routing.error_reason();
+            r.from = packet.from();
             finish_send(data.request_id(), r);
         }
     }
