@@ -1,19 +1,19 @@
 // The node store and key sync at 1,000 / 10,000 / 100,000 nodes: load time, the periodic key
 // check when nothing changed, the reconnect diff, and resident memory per stored node.
 // Prints figures; asserts nothing (bench/README.md records them).
-#include <spdlog/spdlog.h>
 #include <malloc.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <boost/asio/io_context.hpp>
+#include <sys/wait.h>
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
-#include <sys/wait.h>
 #include <vector>
 
 #include "nodes/key_sync.hpp"
@@ -155,8 +155,9 @@ void run(const char* self, std::size_t n) {
 int main(int argc, char** argv) {
     if (argc == 3 && std::string(argv[1]) == "--load-child") return load_child(argv[2]);
     spdlog::set_level(spdlog::level::warn);  // the store logs every first key at debug/info
-    std::printf("node store and key sync (targets: load of 100,000 < 500 ms, unchanged check "
-                "< 1 us at any N, < 1 KB RSS per node)\n");
+    std::printf(
+        "node store and key sync (targets: load of 100,000 < 500 ms, unchanged check "
+        "< 1 us at any N, < 1 KB RSS per node)\n");
     for (const std::size_t n : {1'000u, 10'000u, 100'000u})
         run(argv[0], n);
     return 0;

@@ -61,11 +61,11 @@ Bot::Bot(boost::asio::any_io_executor executor, const config::AppConfig& config)
           }),
       plugins_(executor, config, *this, router_),
       save_timer_(executor) {
-    store_.set_listeners(
-        [this](const nodes::NodeRecord& node) { plugins_.on_node_updated(node); },
-        [this](const nodes::NodeRecord& node, const nodes::KeyEvent& event) {
-            if (event.kind == nodes::KeyEvent::Kind::changed) plugins_.on_key_changed(node);
-        });
+    store_.set_listeners([this](const nodes::NodeRecord& node) { plugins_.on_node_updated(node); },
+                         [this](const nodes::NodeRecord& node, const nodes::KeyEvent& event) {
+                             if (event.kind == nodes::KeyEvent::Kind::changed)
+                                 plugins_.on_key_changed(node);
+                         });
 }
 
 void Bot::open_store() {
@@ -79,8 +79,7 @@ void Bot::open_store() {
     for (const auto& warning : report.warnings)
         spdlog::warn("{}", warning);
     spdlog::info("node store: {} nodes, {} pinned keys ({} journaled key changes) from {}",
-                 report.nodes, report.keys, report.journal_records,
-                 config_.bot.data_dir.string());
+                 report.nodes, report.keys, report.journal_records, config_.bot.data_dir.string());
     if (store_.dirty()) schedule_save();
 }
 

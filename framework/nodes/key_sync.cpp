@@ -153,8 +153,8 @@ void KeySync::push(const NodeRecord& node, const char* why) {
         }
         ++counters_.pushes_failed;
         pushed_.erase(num);  // a later DM may try again
-        spdlog::warn("add_contact for {} failed (status {}, routing error {})",
-                     radio::node_id(num), static_cast<int>(r.status), r.routing_error);
+        spdlog::warn("add_contact for {} failed (status {}, routing error {})", radio::node_id(num),
+                     static_cast<int>(r.status), r.routing_error);
     });
 }
 

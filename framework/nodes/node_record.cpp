@@ -39,9 +39,12 @@ std::string key_base64(const PublicKey& key) {
 
 const char* to_string(KeyState state) {
     switch (state) {
-        case KeyState::unknown: return "none";
-        case KeyState::pinned: return "pinned";
-        case KeyState::changed: return "CHANGED";
+        case KeyState::unknown:
+            return "none";
+        case KeyState::pinned:
+            return "pinned";
+        case KeyState::changed:
+            return "CHANGED";
     }
     return "?";
 }

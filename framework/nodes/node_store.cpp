@@ -55,8 +55,7 @@ std::uint64_t key_contribution(const NodeRecord& node) {
 constexpr std::size_t kMaxPastKeys = 32;
 
 void remember(NodeRecord& node, PastKey past) {
-    if (node.key_history.size() >= kMaxPastKeys)
-        node.key_history.erase(node.key_history.begin());
+    if (node.key_history.size() >= kMaxPastKeys) node.key_history.erase(node.key_history.begin());
     node.key_history.push_back(past);
 }
 

@@ -22,9 +22,9 @@ namespace {
 
 constexpr std::string_view kSnapshotMagic = "MBNS";
 constexpr std::string_view kJournalMagic = "MBNJ";
-constexpr std::size_t kHeaderSize = 8;         // magic + format
-constexpr std::size_t kRecordHeaderSize = 8;   // length + crc
-constexpr std::uint32_t kMaxRecord = 1u << 20; // a node record is a few hundred bytes
+constexpr std::size_t kHeaderSize = 8;          // magic + format
+constexpr std::size_t kRecordHeaderSize = 8;    // length + crc
+constexpr std::uint32_t kMaxRecord = 1u << 20;  // a node record is a few hundred bytes
 
 std::string errno_text() {
     return std::strerror(errno);
@@ -91,7 +91,8 @@ void sync_directory(const fs::path& dir) {
 
 // Checks the 8-byte header; returns an error text, or empty when it is ours.
 std::string check_header(std::string_view bytes, std::string_view magic, const fs::path& path) {
-    if (bytes.size() < kHeaderSize || bytes.substr(0, 4) != magic) return "not a meshbot store file";
+    if (bytes.size() < kHeaderSize || bytes.substr(0, 4) != magic)
+        return "not a meshbot store file";
     const auto format = static_cast<std::uint32_t>(get_le(bytes, 4, 4));
     if (format > kStoreFormat) {
         throw StoreError(path.string() + " was written by a newer meshbot (store format " +
@@ -102,8 +103,7 @@ std::string check_header(std::string_view bytes, std::string_view magic, const f
     return {};
 }
 
-std::string decode_snapshot(std::string_view bytes, const fs::path& path,
-                            pb::StoreSnapshot& out) {
+std::string decode_snapshot(std::string_view bytes, const fs::path& path, pb::StoreSnapshot& out) {
     if (auto bad = check_header(bytes, kSnapshotMagic, path); !bad.empty()) return bad;
     if (bytes.size() < kHeaderSize + 12) return "truncated";
     const auto length = get_le(bytes, kHeaderSize, 8);
@@ -111,8 +111,7 @@ std::string decode_snapshot(std::string_view bytes, const fs::path& path,
     const auto payload = bytes.substr(kHeaderSize + 8, length);
     const auto crc = static_cast<std::uint32_t>(get_le(bytes, kHeaderSize + 8 + length, 4));
     if (crc != crc32(payload)) return "checksum mismatch";
-    if (!out.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
-        return "unparseable";
+    if (!out.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) return "unparseable";
     return {};
 }
 
@@ -156,17 +155,19 @@ StoreFiles::Loaded StoreFiles::load(bool read_only) {
         const auto bad = decode_snapshot(*bytes, snapshot_path(), loaded.snapshot);
         if (!bad.empty()) {
             loaded.snapshot.Clear();
-            std::string message = "node store " + snapshot_path().string() + " is damaged (" + bad +
-                                  ")";
-            message += read_only ? "" : "; moved aside to " + move_aside(snapshot_path()) +
-                                            ", starting from the key journal";
+            std::string message =
+                "node store " + snapshot_path().string() + " is damaged (" + bad + ")";
+            message += read_only ? ""
+                                 : "; moved aside to " + move_aside(snapshot_path()) +
+                                       ", starting from the key journal";
             loaded.errors.push_back(std::move(message));
         }
     }
     auto bytes = read_file(journal_path());
     if (!bytes) return loaded;
     if (auto bad = check_header(*bytes, kJournalMagic, journal_path()); !bad.empty()) {
-        std::string message = "key journal " + journal_path().string() + " is damaged (" + bad + ")";
+        std::string message =
+            "key journal " + journal_path().string() + " is damaged (" + bad + ")";
         message += read_only ? "" : "; moved aside to " + move_aside(journal_path());
         loaded.errors.push_back(std::move(message));
         return loaded;
@@ -183,7 +184,8 @@ StoreFiles::Loaded StoreFiles::load(bool read_only) {
         if (crc != crc32(payload) ||
             !record.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
             break;
-        if (record.seq() > loaded.snapshot.journal_seq()) loaded.journal.push_back(std::move(record));
+        if (record.seq() > loaded.snapshot.journal_seq())
+            loaded.journal.push_back(std::move(record));
         at += kRecordHeaderSize + length;
     }
     if (at < all.size()) {
@@ -195,8 +197,9 @@ StoreFiles::Loaded StoreFiles::load(bool read_only) {
         if (!read_only) {
             std::error_code ec;
             fs::resize_file(journal_path(), at, ec);
-            if (ec) throw StoreError("cannot truncate " + journal_path().string() + ": " +
-                                     ec.message());
+            if (ec)
+                throw StoreError("cannot truncate " + journal_path().string() + ": " +
+                                 ec.message());
         }
     }
     return loaded;
@@ -206,8 +209,8 @@ void StoreFiles::open_journal() {
     if (journal_) return;
     std::error_code ec;
     fs::create_directories(dir_, ec);
-    journal_ = FileHandle(
-        ::open(journal_path().c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+    journal_ =
+        FileHandle(::open(journal_path().c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
     if (!journal_) throw StoreError("cannot open " + journal_path().string() + ": " + errno_text());
     struct stat st {};
     if (::fstat(journal_.get(), &st) == 0 && st.st_size == 0) {

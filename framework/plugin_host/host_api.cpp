@@ -59,9 +59,15 @@ mb_node to_abi(const nodes::NodeRecord& node, std::uint32_t self, const std::str
     out.rssi = node.rssi;
     out.first_heard = node.first_heard;
     switch (node.key_state()) {
-        case nodes::KeyState::unknown: out.key_state = MB_KEY_UNKNOWN; break;
-        case nodes::KeyState::pinned: out.key_state = MB_KEY_PINNED; break;
-        case nodes::KeyState::changed: out.key_state = MB_KEY_CHANGED; break;
+        case nodes::KeyState::unknown:
+            out.key_state = MB_KEY_UNKNOWN;
+            break;
+        case nodes::KeyState::pinned:
+            out.key_state = MB_KEY_PINNED;
+            break;
+        case nodes::KeyState::changed:
+            out.key_state = MB_KEY_CHANGED;
+            break;
     }
     out.radio_has_key = radio_has_key;
     return out;

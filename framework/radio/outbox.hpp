@@ -6,11 +6,11 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <string>
-#include <vector>
 #include <optional>
 #include <set>
+#include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "mesh.pb.h"
 #include "radio/packet_ids.hpp"
@@ -105,7 +105,7 @@ private:
     std::unordered_map<std::uint32_t, Entry> awaiting_;
     // awaiting_ ordered by deadline, so tick() touches only what is due.
     std::set<std::pair<Clock::time_point, std::uint32_t>> deadlines_;
-    std::optional<std::uint32_t> radio_free_;  // unknown until the first queueStatus
+    std::optional<std::uint32_t> radio_free_;               // unknown until the first queueStatus
     std::map<std::uint32_t, Clock::time_point> last_sent_;  // by portnum, for the paced ones
 };
 

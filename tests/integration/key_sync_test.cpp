@@ -116,10 +116,12 @@ TEST_CASE("SIGKILL during heavy key churn never loses a key change reported as s
     SimProcess sim(SimProcess::Options{.nodes = 80});
     std::mt19937_64 rng(2026);
     std::map<std::string, std::set<std::string>> saved;  // node id -> base64 keys reported saved
-    const std::regex pinned(R"(key pinned for (![0-9a-f]{8})[^:]*: ([A-Za-z0-9+/=]{44}) \(saved\))");
+    const std::regex pinned(
+        R"(key pinned for (![0-9a-f]{8})[^:]*: ([A-Za-z0-9+/=]{44}) \(saved\))");
     const std::regex changed(
         R"(key CHANGED for (![0-9a-f]{8})[^:]*: pinned ([A-Za-z0-9+/=]{44}), now presents ([A-Za-z0-9+/=]{44}) \(saved\))");
-    const auto config_path = data.write("meshbot.toml", config_with_data(sim, data.path() / "data"));
+    const auto config_path =
+        data.write("meshbot.toml", config_with_data(sim, data.path() / "data"));
 
     constexpr int kRounds = 50;
     for (int round = 0; round < kRounds; ++round) {
@@ -232,13 +234,13 @@ TEST_CASE("after a reboot that lost a key, one add_contact goes out just before 
 TEST_CASE("a DM to a node whose key nobody knows fails with a clear message to the plugin",
           "[keys]") {
     TempDir files;
-    const auto nodes = files.write("nodes.toml", "[[node]]\nnum = \"!20000001\"\nshort = \"NOKY\"\n"
-                                                 "key = \"none\"\n");
+    const auto nodes = files.write("nodes.toml",
+                                   "[[node]]\nnum = \"!20000001\"\nshort = \"NOKY\"\n"
+                                   "key = \"none\"\n");
     SimProcess sim(SimProcess::Options{.extra_args = {"--node-file", nodes.string()}});
     RunningBot bot(config_for(sim, plugin_dirs("\"sdk_tour\"")));
     sim.command("text from=!10000001 to=!0badc0de /ask NOKY");
-    REQUIRE(sim.wait_for(
-        [&](const Record&) { return !texts_to(sim, kNode1).empty(); }, 10s));
+    REQUIRE(sim.wait_for([&](const Record&) { return !texts_to(sim, kNode1).empty(); }, 10s));
     CHECK_THAT(texts_to(sim, kNode1).at(0).get<std::string>("text"),
                Catch::StartsWith("ask: failed: no public key is known for !20000001"));
     CHECK(admin_frames(sim).empty());

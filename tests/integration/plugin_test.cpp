@@ -14,12 +14,12 @@
 using namespace std::chrono_literals;
 using meshbot::testing::bin_path;
 using meshbot::testing::build_dir;
-using meshbot::testing::config_for;
-using meshbot::testing::quoted;
-using meshbot::testing::RunningBot;
 using meshbot::testing::check_bot_traffic;
 using meshbot::testing::ChildProcess;
+using meshbot::testing::config_for;
+using meshbot::testing::quoted;
 using meshbot::testing::Record;
+using meshbot::testing::RunningBot;
 using meshbot::testing::SimProcess;
 using meshbot::testing::TempDir;
 using meshbot::testing::texts_to;

@@ -26,7 +26,8 @@ std::unique_ptr<ChildProcess> start_bot(const SimProcess& sim, const TempDir& di
     const auto config =
         dir.write("meshbot.toml",
                   "[radio]\nport = " + std::to_string(sim.port()) +
-                      "\nreplay_tail = 0\ntelemetry_gap = 0\n[bot]\ndata_dir = \"" + (dir.path() / "data").string() +
+                      "\nreplay_tail = 0\ntelemetry_gap = 0\n[bot]\ndata_dir = \"" +
+                      (dir.path() / "data").string() +
                       "\"\n[commands]\nrate_limit = 100\n[plugins]\ndirs = [\"" + plugins.string() +
                       "\"]\nenabled = [\"sdk_tour\"]\n[plugins.sdk_tour]\ngreeting = \"pong!\"\n");
     auto bot = std::make_unique<ChildProcess>(

@@ -209,9 +209,9 @@ std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
     // The exit status can be known before the reader thread has drained the pipe: wait for
     // its end of file so that lines() holds everything the child wrote.
     std::unique_lock lock(mutex_);
-    changed_.wait_until(lock, std::max(deadline, std::chrono::steady_clock::now() +
-                                                     std::chrono::seconds(1)),
-                        [this] { return eof_; });
+    changed_.wait_until(
+        lock, std::max(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(1)),
+        [this] { return eof_; });
     return exit_code_;
 }
 

@@ -67,7 +67,8 @@ TEST_CASE("the first key is pinned; a different one is a change until the operat
           "[store]") {
     NodeStore store;
     std::vector<KeyEvent::Kind> events;
-    store.set_listeners({}, [&](const NodeRecord&, const KeyEvent& e) { events.push_back(e.kind); });
+    store.set_listeners({},
+                        [&](const NodeRecord&, const KeyEvent& e) { events.push_back(e.kind); });
 
     store.on_packet(nodeinfo(7, key_of('a'), "A"));
     REQUIRE(store.find(7)->key_state() == KeyState::pinned);
@@ -170,8 +171,8 @@ TEST_CASE("a damaged snapshot is moved aside with an error naming it", "[store]"
     NodeStore store(s.dir);
     const auto report = store.load();
     REQUIRE(report.errors.size() == 1);
-    CHECK_THAT(report.errors[0], Catch::Contains((s.dir / "nodes.db").string()) &&
-                                     Catch::Contains("moved aside"));
+    CHECK_THAT(report.errors[0],
+               Catch::Contains((s.dir / "nodes.db").string()) && Catch::Contains("moved aside"));
     CHECK_FALSE(fs::exists(s.dir / "nodes.db"));
     bool aside = false;
     for (const auto& entry : fs::directory_iterator(s.dir))
@@ -233,4 +234,3 @@ TEST_CASE("a store written by the first release of the store format still loads"
     CHECK(store.find(0x10000002)->key_state() == KeyState::changed);
     CHECK(store.self_num() == 0x0badc0de);
 }
-

@@ -142,10 +142,10 @@ typedef struct mb_node {
     float air_util_tx;
     uint32_t uptime_seconds;
     /* since 1.1 */
-    int32_t rssi;             /* of the last packet heard, 0 when unknown */
-    uint32_t first_heard;     /* epoch seconds the bot first learned of it, 0 when unknown */
-    mb_key_state key_state;   /* `public_key` is the pinned key, or the new one when CHANGED */
-    uint8_t radio_has_key;    /* the connected radio holds the node's pinned key */
+    int32_t rssi;           /* of the last packet heard, 0 when unknown */
+    uint32_t first_heard;   /* epoch seconds the bot first learned of it, 0 when unknown */
+    mb_key_state key_state; /* `public_key` is the pinned key, or the new one when CHANGED */
+    uint8_t radio_has_key;  /* the connected radio holds the node's pinned key */
     uint8_t reserved1;
     uint8_t reserved2;
     uint8_t reserved3;
@@ -239,10 +239,10 @@ typedef struct mb_status {
     uint8_t reserved0;
     uint8_t reserved1;
     uint8_t reserved2;
-    uint64_t started_at;      /* epoch seconds the daemon started */
-    uint64_t connected_since; /* epoch seconds of the current session's handshake, 0 when down */
-    uint64_t last_rx;         /* epoch seconds of the last frame from the radio, 0 when never */
-    uint32_t sessions;        /* handshakes completed since start (reconnects = sessions - 1) */
+    uint64_t started_at;       /* epoch seconds the daemon started */
+    uint64_t connected_since;  /* epoch seconds of the current session's handshake, 0 when down */
+    uint64_t last_rx;          /* epoch seconds of the last frame from the radio, 0 when never */
+    uint32_t sessions;         /* handshakes completed since start (reconnects = sessions - 1) */
     uint32_t radio_queue_free; /* the radio's TX queue per its last queueStatus */
     uint32_t radio_queue_max;
     uint32_t outbox_pending; /* packets waiting in the bot's outbox */
@@ -252,10 +252,10 @@ typedef struct mb_status {
     uint64_t key_checks_skipped; /* periodic key checks skipped: nothing had changed */
     uint64_t keys_pushed;        /* add_contact pushes the radio acknowledged */
     uint64_t key_pushes_failed;
-    uint64_t key_changes; /* keys that changed for a known node since start */
-    uint32_t nodes_known; /* in the bot's node store */
+    uint64_t key_changes;    /* keys that changed for a known node since start */
+    uint32_t nodes_known;    /* in the bot's node store */
     uint32_t nodes_on_radio; /* in the radio's NodeDB, per the last handshake */
-    mb_str data_dir; /* the bot's data directory; valid until the plugin is unloaded */
+    mb_str data_dir;         /* the bot's data directory; valid until the plugin is unloaded */
 } mb_status;
 
 typedef void (*mb_release_fn)(void* user); /* the host is done with `user` */

@@ -79,10 +79,10 @@ struct NodeInfo {
     bool is_self = false;
     std::optional<Position> position;
     std::optional<DeviceMetrics> metrics;
-    std::int32_t rssi = 0;           // of the last packet heard, 0 = unknown
-    std::uint32_t first_heard = 0;   // epoch seconds, 0 = unknown
+    std::int32_t rssi = 0;          // of the last packet heard, 0 = unknown
+    std::uint32_t first_heard = 0;  // epoch seconds, 0 = unknown
     KeyState key_state = KeyState::unknown;
-    bool radio_has_key = false;      // the connected radio holds its pinned key
+    bool radio_has_key = false;  // the connected radio holds its pinned key
 
     // The short name, or the last four hex digits of the id when the node never said its name.
     std::string display_name() const {
