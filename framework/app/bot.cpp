@@ -80,6 +80,8 @@ void Bot::open_store() {
         spdlog::warn("{}", warning);
     spdlog::info("node store: {} nodes, {} pinned keys ({} journaled key changes) from {}",
                  report.nodes, report.keys, report.journal_records, config_.bot.data_dir.string());
+    // After damage, what could be read goes into a good snapshot now, not in 10 s.
+    if (!report.errors.empty()) store_.save();
     if (store_.dirty()) schedule_save();
 }
 
@@ -174,7 +176,8 @@ plugins::HostStatus Bot::status() const {
     s.key_pushes_failed = keys.pushes_failed;
     s.key_changes = store_.key_changes();
     s.nodes_known = static_cast<std::uint32_t>(store_.size());
-    s.nodes_on_radio = static_cast<std::uint32_t>(link_.radio().nodes.size() + 1);
+    s.nodes_on_radio =
+        stats.handshakes ? static_cast<std::uint32_t>(link_.radio().nodes.size() + 1) : 0;
     return s;
 }
 

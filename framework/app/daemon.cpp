@@ -66,7 +66,7 @@ int run_daemon(const config::AppConfig& config) {
     spdlog::info("meshbot {} starting with {}", MESHBOT_VERSION, config.source.string());
     try {
         bot.open_store();
-    } catch (const nodes::StoreError& e) {
+    } catch (const std::exception& e) {  // StoreError, or the file system refusing the folder
         spdlog::critical("{}", e.what());
         return 1;
     }

@@ -110,12 +110,14 @@ int main(int argc, char** argv) {
     }
     const auto loaded = load(vm["config"].as<std::string>());
     if (!loaded) return kExitConfig;
-    if (store_command) return meshbot::app::run_store_command(*store_command, loaded->config);
-    meshbot::app::configure_logging(loaded->config.log);
-    if (command == "plugins") return meshbot::app::list_plugins(loaded->config);
+    // Anything left (a data directory the file system refuses, a radio endpoint in use) ends
+    // with its message, not with std::terminate.
     try {
+        if (store_command) return meshbot::app::run_store_command(*store_command, loaded->config);
+        meshbot::app::configure_logging(loaded->config.log);
+        if (command == "plugins") return meshbot::app::list_plugins(loaded->config);
         return meshbot::app::run_daemon(loaded->config);
-    } catch (const meshbot::radio::EndpointInUse& e) {
+    } catch (const std::exception& e) {
         std::cerr << "meshbot: " << e.what() << "\n";
         return 1;
     }

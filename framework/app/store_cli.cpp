@@ -1,6 +1,7 @@
 #include "app/store_cli.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -375,12 +376,16 @@ int accept(const fs::path& dir, const std::string& query) {
         std::cerr << "meshbot: node name too long\n";
         return kExitFailure;
     }
+    // Changing the files ourselves as another user (sudo) would leave them unreadable to the
+    // daemon's user: then only the daemon, through its socket, may make the change.
+    struct stat owner {};
+    const bool own_files = ::stat(dir.c_str(), &owner) == 0 && owner.st_uid == ::geteuid();
     const auto give_up = std::chrono::steady_clock::now() + kDaemonWait;
     std::string why;
     for (;;) {
         nodes::DirectoryLock lock;
         try {
-            if (lock.try_lock(dir)) return accept_offline(dir, query);
+            if (own_files && lock.try_lock(dir)) return accept_offline(dir, query);
         } catch (const nodes::StoreError& e) {
             std::cerr << "meshbot: " << e.what() << "\n";
             return kExitFailure;
@@ -391,6 +396,12 @@ int accept(const fs::path& dir, const std::string& query) {
         why = result.error;
         if (std::chrono::steady_clock::now() >= give_up) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!own_files) {
+        std::cerr << "meshbot: no meshbot answers on " << dir.string() << "'s control socket ("
+                  << why << "), and its files belong to another user: run this as the user "
+                  << "meshbot runs as\n";
+        return kExitFailure;
     }
     std::cerr << "meshbot: a running meshbot holds " << dir.string()
               << " but does not answer on its control socket: " << why << "\n";

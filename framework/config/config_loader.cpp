@@ -185,8 +185,15 @@ const toml::node* read_number(Section& s, std::string_view key, double& out, con
 }
 
 const toml::node* read_seconds(Section& s, std::string_view key, Seconds& out, const Bounds& b) {
+    // No duration needs more than a year, and the clocks overflow not far beyond (1e20 s as a
+    // steady_clock duration is undefined behaviour).
+    constexpr double kYear = 365.0 * 24 * 3600;
     double seconds = out.count();
     const toml::node* node = read_number(s, key, seconds, b, "number of seconds");
+    if (node && seconds > kYear) {
+        s.error(*node, key, "expected at most a year (31536000 seconds), got " + describe(*node));
+        return nullptr;
+    }
     if (node) out = Seconds{seconds};
     return node;
 }

@@ -174,7 +174,8 @@ void read_commands(Section& s, CommandsConfig& c) {
 constexpr std::size_t max_restore_nodes = 16;
 
 void read_keys(Section& s, KeysConfig& k) {
-    read_seconds(s, "check_interval", k.check_interval, positive);
+    read_seconds(s, "check_interval", k.check_interval,
+                 {.min = 1, .inclusive = true, .why = "a check more often would only cost CPU"});
     std::vector<std::uint32_t> restore;
     const auto node = [&](const toml::node& value, const std::string& key) {
         std::uint32_t id = 0;

@@ -177,7 +177,11 @@ std::uint32_t KeySync::send(pb::MeshPacket packet, radio::SendCallback done) {
             if (done) done(refused);
             return 0;
         }
-        if (trusted && !view_.holds(to, *node->pinned_key)) push(*node, "just before a DM");
+        // A node whose key changed gets no push: its pinned key is the one we trust, but it may
+        // no longer be the one it uses, and overwriting the radio's copy would settle the
+        // question before the operator has.
+        if (trusted && node->key_state() == KeyState::pinned && !view_.holds(to, *node->pinned_key))
+            push(*node, "just before a DM");
     }
     auto retry = [this, to, copy = packet, done = std::move(done),
                   retried = false](const radio::SendResult& r) mutable {
@@ -191,10 +195,12 @@ std::uint32_t KeySync::send(pb::MeshPacket packet, radio::SendCallback done) {
         view_.forget(to);
         pushed_.erase(to);
         const NodeRecord* n = store_.find(to);
-        if (n == nullptr || !n->pinned_key) {
+        if (n == nullptr || n->key_state() != KeyState::pinned) {
             radio::SendResult failed = r;
             failed.message = "the radio has no public key for " + radio::node_id(to) +
-                             " and neither has the bot";
+                             (n && n->key_state() == KeyState::changed
+                                  ? " and its key changed: an operator must accept it first"
+                                  : " and neither has the bot");
             if (done) done(failed);
             return;
         }
@@ -205,7 +211,11 @@ std::uint32_t KeySync::send(pb::MeshPacket packet, radio::SendCallback done) {
         auto again = std::move(copy);
         auto self_done = std::move(done);
         const std::uint32_t new_id = send_(std::move(again), self_done);
-        if (new_id != 0 && self_done) {
+        if (new_id == 0) {  // refused (outbox full): the request ends with the original NAK
+            if (self_done) self_done(r);
+            return;
+        }
+        if (self_done) {
             radio::SendResult moved;
             moved.status = radio::SendResult::Status::reissued;
             moved.id = old_id;

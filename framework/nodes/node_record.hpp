@@ -26,6 +26,7 @@ enum class KeyState {
 };
 const char* to_string(KeyState state);
 
+// A key a node used before its current one.
 struct PastKey {
     PublicKey key{};
     std::uint32_t first_seen = 0;
@@ -47,6 +48,7 @@ struct NodeMetrics {
     std::uint32_t uptime_seconds = 0;
 };
 
+// Everything the store knows about one node (plain data; NodeStore owns the records).
 struct NodeRecord {
     std::uint32_t num = 0;
     std::string long_name;

@@ -159,7 +159,9 @@ void NodeStore::observe_key(NodeRecord& node, const PublicKey& key, KeySource so
         return;
     }
     if (key == *node.pinned_key) {
-        if (!node.presented_key) return;
+        // The radio keeps the first key it learned, so its list shows the pinned key whatever
+        // the node uses now: only the node itself, on the mesh, can say it went back.
+        if (!node.presented_key || source == KeySource::radio_db) return;
         NodeRecord before = node;
         remember(node, PastKey{*node.presented_key, 0, now});
         node.presented_key.reset();

@@ -11,7 +11,8 @@
 
 namespace meshbot::nodes {
 
-// io_context thread only.
+// Owns the key the radio holds for each node, as far as the bot can tell, and a generation
+// bumped on every change. io_context thread only.
 class RadioView {
 public:
     void rebuild(const radio::RadioInfo& radio);

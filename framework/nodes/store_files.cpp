@@ -84,9 +84,12 @@ void sync(int fd, const fs::path& path) {
     if (::fsync(fd) != 0) throw StoreError("cannot fsync " + path.string() + ": " + errno_text());
 }
 
-void sync_directory(const fs::path& dir) {
+// Makes a rename or a new file in `dir` durable. False when that cannot be promised.
+bool sync_directory(const fs::path& dir) {
     FileHandle d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (d) ::fsync(d.get());  // best effort: some file systems refuse directory fsync
+    if (!d) return false;
+    // Some file systems do not support fsync on a directory: their renames are durable anyway.
+    return ::fsync(d.get()) == 0 || errno == EINVAL || errno == ENOTSUP;
 }
 
 // Checks the 8-byte header; returns an error text, or empty when it is ours.
@@ -165,6 +168,11 @@ StoreFiles::Loaded StoreFiles::load(bool read_only) {
     }
     auto bytes = read_file(journal_path());
     if (!bytes) return loaded;
+    if (bytes->size() < kHeaderSize && header(kJournalMagic).rfind(*bytes, 0) == 0) {
+        // Created, then the process died before the header was written: an empty journal.
+        if (!read_only) fs::resize_file(journal_path(), 0);
+        return loaded;
+    }
     if (auto bad = check_header(*bytes, kJournalMagic, journal_path()); !bad.empty()) {
         std::string message =
             "key journal " + journal_path().string() + " is damaged (" + bad + ")";
@@ -174,19 +182,38 @@ StoreFiles::Loaded StoreFiles::load(bool read_only) {
     }
     const std::string_view all(*bytes);
     std::size_t at = kHeaderSize;
+    bool torn = false;  // the bad bytes are one record cut short at the end of the file
     while (at < all.size()) {
-        if (all.size() - at < kRecordHeaderSize) break;
+        if (all.size() - at < kRecordHeaderSize) {
+            torn = true;
+            break;
+        }
         const auto length = get_le(all, at, 4);
         const auto crc = static_cast<std::uint32_t>(get_le(all, at + 4, 4));
-        if (length > kMaxRecord || length > all.size() - at - kRecordHeaderSize) break;
+        if (length > kMaxRecord) break;
+        if (length > all.size() - at - kRecordHeaderSize) {
+            torn = true;
+            break;
+        }
         const auto payload = all.substr(at + kRecordHeaderSize, length);
         pb::JournalRecord record;
         if (crc != crc32(payload) ||
-            !record.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
+            !record.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+            torn = at + kRecordHeaderSize + length == all.size();
             break;
+        }
         if (record.seq() > loaded.snapshot.journal_seq())
             loaded.journal.push_back(std::move(record));
         at += kRecordHeaderSize + length;
+    }
+    if (at < all.size() && !torn) {
+        // Damage before the end: what follows cannot be trusted to be whole. Keep the good
+        // records read so far (the caller saves them in a snapshot) and the file for a look.
+        std::string message = "key journal " + journal_path().string() + " is damaged after " +
+                              std::to_string(loaded.journal.size()) + " good records";
+        message += read_only ? "" : "; moved aside to " + move_aside(journal_path());
+        loaded.errors.push_back(std::move(message));
+        return loaded;
     }
     if (at < all.size()) {
         // Only the record being written when the process died can be incomplete, and it was
@@ -206,6 +233,10 @@ StoreFiles::Loaded StoreFiles::load(bool read_only) {
 }
 
 void StoreFiles::open_journal() {
+    if (unusable_)
+        throw StoreError(journal_path().string() +
+                         " could not be repaired after a failed write; key changes are not "
+                         "saved until meshbot restarts");
     if (journal_) return;
     std::error_code ec;
     fs::create_directories(dir_, ec);
@@ -214,8 +245,14 @@ void StoreFiles::open_journal() {
     if (!journal_) throw StoreError("cannot open " + journal_path().string() + ": " + errno_text());
     struct stat st {};
     if (::fstat(journal_.get(), &st) == 0 && st.st_size == 0) {
-        write_all(journal_.get(), header(kJournalMagic), journal_path());
-        sync(journal_.get(), journal_path());
+        try {
+            write_all(journal_.get(), header(kJournalMagic), journal_path());
+            sync(journal_.get(), journal_path());
+        } catch (const StoreError&) {
+            journal_ = FileHandle();  // reopened (and the header rewritten) next time
+            ::truncate(journal_path().c_str(), 0);
+            throw;
+        }
         sync_directory(dir_);
     }
 }
@@ -230,8 +267,21 @@ void StoreFiles::append(const std::vector<pb::JournalRecord>& records) {
         put_u32(buffer, crc32(payload));
         buffer += payload;
     }
-    write_all(journal_.get(), buffer, journal_path());  // one write for the whole batch
-    sync(journal_.get(), journal_path());
+    struct stat st {};
+    if (::fstat(journal_.get(), &st) != 0)
+        throw StoreError("cannot stat " + journal_path().string() + ": " + errno_text());
+    try {
+        write_all(journal_.get(), buffer, journal_path());  // one write for the whole batch
+        sync(journal_.get(), journal_path());
+    } catch (const StoreError&) {
+        // Part of the batch may be on disk. Cut it off, or a later record that is reported as
+        // saved would sit behind garbage that the next load stops at.
+        if (::ftruncate(journal_.get(), st.st_size) != 0 || ::fsync(journal_.get()) != 0) {
+            journal_ = FileHandle();
+            unusable_ = true;
+        }
+        throw;
+    }
 }
 
 void StoreFiles::write_snapshot(const pb::StoreSnapshot& snapshot) {
@@ -254,7 +304,16 @@ void StoreFiles::write_snapshot(const pb::StoreSnapshot& snapshot) {
     }
     if (::rename(temp.c_str(), snapshot_path().c_str()) != 0)
         throw StoreError("cannot rename " + temp.string() + ": " + errno_text());
-    sync_directory(dir_);
+    // Unless the rename is durable, a power cut could bring back the old snapshot: then the
+    // journal must still hold the key changes (its records the new snapshot holds are skipped
+    // by their seq at load).
+    if (!sync_directory(dir_)) return;
+    if (unusable_) {  // the snapshot holds everything: the journal can start afresh
+        unusable_ = false;
+        journal_ = FileHandle();
+        if (::truncate(journal_path().c_str(), 0) != 0 && errno != ENOENT)
+            throw StoreError("cannot reset " + journal_path().string() + ": " + errno_text());
+    }
 
     // Every journal record is now in the snapshot (and skipped by seq if this truncation is
     // lost to a crash), so the journal can start over.

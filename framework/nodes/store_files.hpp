@@ -3,7 +3,9 @@
 //   nodes.db       the snapshot: every node, written atomically (temp file, fsync, rename)
 //   nodes.journal  key changes since the snapshot, appended and fsynced before they take effect
 // Both are framed as  magic(4) | format(u32 LE) | ...  and every payload carries a CRC-32, so a
-// torn or damaged file is recognised, never half-read.
+// torn or damaged file is recognised: a journal is read up to its last whole record (a record
+// cut short by a crash at the very end is dropped; damage before that is reported and the file
+// moved aside), a damaged snapshot is moved aside whole.
 
 #include <cstdint>
 #include <filesystem>
@@ -74,6 +76,7 @@ private:
 
     std::filesystem::path dir_;
     FileHandle journal_;
+    bool unusable_ = false;  // a failed append could not be cut off again
 };
 
 // An exclusive advisory lock on <dir>/meshbot.lock, held while the daemon owns the store.

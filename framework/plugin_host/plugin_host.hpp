@@ -49,7 +49,6 @@ struct PluginStatus {
     std::string reason;
 };
 
-// What the bot offers plugins: the mesh and what it knows about nodes.
 // The health figures the host reports to plugins (mb_status), in the bot's own terms.
 struct HostStatus {
     bool link_up = false;
@@ -71,6 +70,7 @@ struct HostStatus {
     std::uint32_t nodes_on_radio = 0;
 };
 
+// What the bot offers plugins: the mesh and what it knows about nodes.
 class MeshServices {
 public:
     virtual ~MeshServices() = default;

@@ -228,9 +228,13 @@ mb_result PluginHost::send_data(PluginRecord& plugin, const mb_data_request& req
         if (refusal->message.empty()) return refuse(MB_ERR_FULL, "the outbox is full");
         return refuse(MB_ERR_REFUSED, refusal->message.c_str(), refusal->routing_error);
     }
-    // Without want_response the outbox's own expiry and ACK timeout end the wait.
+    // Until the radio takes it the outbox's own expiry and ACK timeout end the wait; this
+    // deadline is only the backstop should an end never be reported.
+    const auto backstop = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              config_.radio.outbox_expiry) +
+                          std::chrono::minutes(2) + timeout;
     pending_.emplace(id, PendingSend{&plugin, done, closure, request.want_response != 0, timeout,
-                                     std::chrono::steady_clock::time_point::max()});
+                                     std::chrono::steady_clock::now() + backstop});
     if (out_id) *out_id = id;
     return MB_OK;
 }

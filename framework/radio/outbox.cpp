@@ -144,6 +144,11 @@ bool Outbox::on_routing(const pb::MeshPacket& packet, Clock::time_point now) {
         // The radio dropped it; it remembers the id, so the retry needs a fresh one.
         entry.retried = true;
         entry.packet.set_id(ids_.next());
+        if (entry.done) {  // whoever tracks the id (a plugin's request) must follow it
+            SendResult moved = make_result(SendResult::Status::reissued, request_id);
+            moved.reissued_as = entry.packet.id();
+            entry.done(moved);
+        }
         queue_.push_front(std::move(entry));
         return true;
     }

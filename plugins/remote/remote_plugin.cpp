@@ -133,10 +133,6 @@ public:
                            .scope = meshbot::Scope::dm},
                           [this, kind](const meshbot::Command& cmd) { on_request(kind, cmd); });
         }
-        // Routing errors normally reach send_data's callback; one that arrives after the
-        // host stopped listening for it (a slow NO_RESPONSE) is caught here.
-        routing_ = host_.on_packet(wire::port::routing,
-                                   [this](const meshbot::Packet& p) { on_routing(p); });
     }
 
 private:
@@ -300,26 +296,6 @@ private:
         return unreadable;
     }
 
-    // A routing error for a request in flight that the host no longer tracks.
-    void on_routing(const meshbot::Packet& p) {
-        if (p.request_id == 0) return;
-        for (const RequestKind kind :
-             {RequestKind::trace, RequestKind::telemetry, RequestKind::position}) {
-            const RequestLane& l = lane(kind).lane;
-            const auto token = l.in_flight_token();
-            if (!token || l.in_flight_packet_id() != p.request_id) continue;
-            const auto error = wire::decode_routing_error(p.payload);
-            if (!error || *error == wire::routing::none) return;  // an ACK: the answer follows
-            meshbot::SendResult r;
-            r.status = meshbot::SendResult::Status::nak;
-            r.id = p.request_id;
-            r.routing_error = *error;
-            r.from = p.from;
-            on_result(kind, *token, r);
-            return;
-        }
-    }
-
     // Sends the next queued request if its time has come, else wakes up when it will have.
     void pump(RequestKind kind) {
         Lane& l = lane(kind);
@@ -355,7 +331,6 @@ private:
     Settings settings_;
     std::array<Lane, 3> lanes_;  // indexed by RequestKind
     std::uint64_t next_token_ = 0;
-    meshbot::Subscription routing_;
 };
 
 }  // namespace

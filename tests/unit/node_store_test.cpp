@@ -234,3 +234,56 @@ TEST_CASE("a store written by the first release of the store format still loads"
     CHECK(store.find(0x10000002)->key_state() == KeyState::changed);
     CHECK(store.self_num() == 0x0badc0de);
 }
+
+TEST_CASE("a reconnect does not clear a changed key: the radio lists the first key it kept",
+          "[store]") {
+    NodeStore store;
+    store.on_handshake(radio_with({{7, key_of('a')}}));
+    store.on_packet(nodeinfo(7, key_of('b'), "A"));
+    REQUIRE(store.find(7)->key_state() == KeyState::changed);
+    store.on_handshake(radio_with({{7, key_of('a')}}));
+    CHECK(store.find(7)->key_state() == KeyState::changed);
+    store.on_packet(nodeinfo(7, key_of('b'), "A"));  // the same change, not a new one
+    CHECK(store.key_changes() == 1);
+    store.on_packet(nodeinfo(7, key_of('a'), "A"));  // the node itself went back
+    CHECK(store.find(7)->key_state() == KeyState::pinned);
+}
+
+TEST_CASE("damage in the middle of the journal is an error; the records before it are kept",
+          "[store]") {
+    Scratch s;
+    {
+        NodeStore store(s.dir);
+        store.load();
+        store.on_packet(nodeinfo(7, key_of('a'), "A"));
+        store.on_packet(nodeinfo(8, key_of('b'), "B"));
+        store.on_packet(nodeinfo(9, key_of('c'), "C"));
+    }
+    const auto size = fs::file_size(s.dir / "nodes.journal");
+    {
+        std::fstream f(s.dir / "nodes.journal", std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(size / 2));  // inside the second record
+        f.put('\x55');
+    }
+    NodeStore store(s.dir);
+    const auto report = store.load();
+    REQUIRE(report.errors.size() == 1);
+    CHECK_THAT(report.errors[0], Catch::Contains("is damaged after 1 good records"));
+    CHECK(store.find(7) != nullptr);
+    CHECK(store.dirty());
+}
+
+TEST_CASE("a journal cut short inside its header reads as empty", "[store]") {
+    Scratch s;
+    {
+        std::ofstream f(s.dir / "nodes.journal", std::ios::binary);
+        f << "MBN";
+    }
+    NodeStore store(s.dir);
+    const auto report = store.load();
+    CHECK(report.errors.empty());
+    store.on_packet(nodeinfo(7, key_of('a'), "A"));
+    NodeStore again(s.dir);
+    again.load();
+    CHECK(again.find(7) != nullptr);
+}

@@ -136,15 +136,17 @@ TEST_CASE("a RATE_LIMIT_EXCEEDED NAK is retried once with a fresh id", "[outbox]
     REQUIRE(f.take());
     f.outbox.on_queue_status(queued(id), f.t);
     f.outbox.on_routing(routing(0xABCD, id, pb::Routing::RATE_LIMIT_EXCEEDED), f.t);
-    CHECK(f.results.empty());
+    REQUIRE(f.results.size() == 1);  // not an end: the sender learns the new id
+    CHECK(f.results[0].status == Status::reissued);
     f.t += 3s;
     auto retry = f.take();
     REQUIRE(retry);
     CHECK(retry->id() != id);
+    CHECK(f.results[0].reissued_as == retry->id());
     f.outbox.on_queue_status(queued(retry->id()), f.t);
     f.outbox.on_routing(routing(0xABCD, retry->id(), pb::Routing::RATE_LIMIT_EXCEEDED), f.t);
-    REQUIRE(f.results.size() == 1);
-    CHECK(f.results[0].status == Status::nak);
+    REQUIRE(f.results.size() == 2);
+    CHECK(f.results[1].status == Status::nak);
 }
 
 TEST_CASE("a packet written but unconfirmed when the link drops is sent again with the same id",
