@@ -2,6 +2,10 @@
 // the key journal, and damaged files.
 #include <catch2/catch.hpp>
 
+#include <sys/resource.h>
+
+#include <csignal>
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -286,4 +290,35 @@ TEST_CASE("a journal cut short inside its header reads as empty", "[store]") {
     NodeStore again(s.dir);
     again.load();
     CHECK(again.find(7) != nullptr);
+}
+
+TEST_CASE("a key change the disk refused is undone, and later saved changes still load",
+          "[store]") {
+    Scratch s;
+    NodeStore store(s.dir);
+    store.load();
+    store.on_packet(nodeinfo(7, key_of('a'), "A"));
+    const auto size = fs::file_size(s.dir / "nodes.journal");
+
+    // The file may grow by 40 bytes only: the next record is written in part, then refused.
+    rlimit old{};
+    ::getrlimit(RLIMIT_FSIZE, &old);
+    const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit small = old;
+    small.rlim_cur = size + 40;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    store.on_packet(nodeinfo(8, key_of('b'), "a name long enough to make the record too big"));
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, old_handler);
+
+    CHECK(store.find(8)->key_state() == KeyState::unknown);  // not durable, so not learned
+    CHECK(fs::file_size(s.dir / "nodes.journal") == size);   // the partial write was cut off
+    store.on_packet(nodeinfo(9, key_of('c'), "C"));          // reported as saved
+
+    NodeStore again(s.dir);
+    const auto report = again.load();
+    CHECK(report.errors.empty());
+    CHECK(report.warnings.empty());
+    CHECK(again.find(7)->key_state() == KeyState::pinned);
+    CHECK(again.find(9)->key_state() == KeyState::pinned);
 }
