@@ -96,15 +96,10 @@ void Bot::schedule_save() {
     });
 }
 
-std::string Bot::accept_key(std::string_view query) {
-    const nodes::NodeRecord* node = store_.find(query);
-    if (node == nullptr) return "no node matches '" + std::string(query) + "'";
-    const std::string id = radio::node_id(node->num);
-    if (node->key_state() != nodes::KeyState::changed)
-        return id + ": no changed key to accept (key " + to_string(node->key_state()) + ")";
-    if (!store_.accept_key(node->num)) return id + ": the accepted key could not be saved";
-    key_sync_.on_key_accepted(node->num);
-    return id + ": accepted key " + nodes::key_base64(*store_.find(node->num)->pinned_key);
+nodes::KeyAcceptance Bot::accept_key(std::string_view query) {
+    auto outcome = store_.accept_key(query);
+    if (outcome.accepted) key_sync_.on_key_accepted(outcome.num);
+    return outcome;
 }
 
 bool Bot::radio_holds_key(std::uint32_t num) const {

@@ -31,9 +31,9 @@ public:
     // closed.
     void stop(std::function<void()> done);
 
-    // The operator accepts a node's changed key (control socket, `meshbot keys accept`).
-    // Returns a one-line answer.
-    std::string accept_key(std::string_view node);
+    // The operator accepts a node's changed key (control socket, `meshbot keys accept`); the
+    // radio gets the accepted key at once.
+    nodes::KeyAcceptance accept_key(std::string_view node);
 
     plugins::PluginHost& plugins() { return plugins_; }
     radio::RadioLink& link() { return link_; }

@@ -25,17 +25,10 @@ void configure_logging(const config::LogConfig& log) {
 
 namespace {
 
-// The control socket's `keys accept`: Bot::accept_key words the answer; whether it succeeded
-// is read from the store, so the CLI can tell success from refusal by the answer's prefix.
+// The control socket's `keys accept`.
 ControlReply accept_from_operator(Bot& bot, std::string_view query) {
-    const nodes::NodeRecord* node = bot.directory().find(query);
-    const bool was_changed = node != nullptr && node->key_state() == nodes::KeyState::changed;
-    const std::uint32_t num = node != nullptr ? node->num : 0;
-    std::string text = bot.accept_key(query);
-    const nodes::NodeRecord* after = bot.directory().find(num);
-    const bool ok =
-        was_changed && after != nullptr && after->key_state() == nodes::KeyState::pinned;
-    return ControlReply{ok, std::move(text)};
+    auto outcome = bot.accept_key(query);
+    return ControlReply{outcome.accepted, std::move(outcome.text)};
 }
 
 }  // namespace

@@ -350,20 +350,11 @@ int answer(const std::string& line) {
 int accept_offline(const fs::path& dir, const std::string& query) {
     NodeStore store(dir);
     if (!report_load(store, false)) return kExitFailure;
-    const NodeRecord* node = store.find(query);
-    if (node == nullptr) return answer("error: no node matches '" + clean(query) + "'");
-    const auto num = node->num;
-    const std::string id = radio::node_id(num);
-    if (node->key_state() != KeyState::changed) {
-        return answer("error: " + id + ": no changed key to accept (key " +
-                      nodes::to_string(node->key_state()) + ")");
-    }
-    if (!store.accept_key(num))
-        return answer("error: " + id + ": the accepted key could not be saved");
+    const auto outcome = store.accept_key(query);
+    if (!outcome.accepted) return answer("error: " + clean(outcome.text));
     store.save();  // the journal already holds the change; this folds it into the snapshot
-    return answer("ok: " + id + ": accepted key " +
-                  nodes::key_base64(*store.find(num)->pinned_key) +
-                  " (no daemon running; saved in " + dir.string() + ")");
+    return answer("ok: " + clean(outcome.text) + " (no daemon running; saved in " + dir.string() +
+                  ")");
 }
 
 int accept(const fs::path& dir, const std::string& query) {

@@ -355,6 +355,19 @@ bool NodeStore::accept_key(std::uint32_t num) {
     return nodes_.at(num).key_state() == KeyState::pinned;  // false when it could not be saved
 }
 
+KeyAcceptance NodeStore::accept_key(std::string_view query) {
+    const NodeRecord* node = find(query);
+    if (node == nullptr) return {false, 0, "no node matches '" + std::string(query) + "'"};
+    const std::uint32_t num = node->num;
+    const std::string id = radio::node_id(num);
+    if (node->key_state() != KeyState::changed) {
+        return {false, num,
+                id + ": no changed key to accept (key " + to_string(node->key_state()) + ")"};
+    }
+    if (!accept_key(num)) return {false, num, id + ": the accepted key could not be saved"};
+    return {true, num, id + ": accepted key " + key_base64(*find(num)->pinned_key)};
+}
+
 bool NodeStore::trusts(std::uint32_t num, std::string_view packet_key) const {
     const NodeRecord* node = find(num);
     return node != nullptr && node->key_state() == KeyState::pinned &&

@@ -41,6 +41,13 @@ struct KeyEvent {
     std::uint32_t num;
 };
 
+// An operator's "accept the key <node> presents", answered.
+struct KeyAcceptance {
+    bool accepted = false;
+    std::uint32_t num = 0;  // the node found, 0 when none
+    std::string text;       // one line: what happened, e.g. "!0badc0de: accepted key <base64>"
+};
+
 // Owns the node records, the key pinning and the store files. io_context thread only.
 class NodeStore {
 public:
@@ -64,6 +71,9 @@ public:
 
     // The operator trusts the key `num` now presents. False when there is nothing to accept.
     bool accept_key(std::uint32_t num);
+    // The same for a node named by id, number or name, with the answer worded for the
+    // operator (the daemon's control socket and the offline CLI say the same).
+    KeyAcceptance accept_key(std::string_view query);
 
     // Privileged commands: the node's key is pinned, unchanged, and equals the packet's key.
     bool trusts(std::uint32_t num, std::string_view packet_key) const;
