@@ -15,7 +15,6 @@ KeySync::KeySync(boost::asio::any_io_executor executor, const config::AppConfig&
     : config_(config), store_(store), send_(std::move(send)), timer_(executor) {}
 
 void KeySync::on_ready(const radio::RadioInfo& radio) {
-    self_ = radio.my_node_num;
     view_.rebuild(radio);
     pushed_.clear();
     ready_ = true;
@@ -73,7 +72,7 @@ void KeySync::check() {
 KeyDiff KeySync::diff() const {
     KeyDiff d;
     store_.for_each([&](const NodeRecord& node) {
-        if (!node.pinned_key || node.num == self_) return;
+        if (!node.pinned_key || node.num == store_.self_num()) return;
         ++d.pinned;
         if (!view_.has_key(node.num))
             ++d.missing;
@@ -86,7 +85,8 @@ KeyDiff KeySync::diff() const {
 void KeySync::restore_important() {
     const auto restore = [this](std::uint32_t num) {
         const NodeRecord* node = store_.find(num);
-        if (node && node->pinned_key && num != self_ && !view_.holds(num, *node->pinned_key))
+        if (node && node->pinned_key && num != store_.self_num() &&
+            !view_.holds(num, *node->pinned_key))
             push(*node, "an important node, restored after connecting");
     };
     for (const auto num : config_.commands.admins)
@@ -102,7 +102,7 @@ void KeySync::on_key_accepted(std::uint32_t num) {
 }
 
 bool KeySync::needs_key(const pb::MeshPacket& packet) const {
-    const std::uint32_t self = self_ ? self_ : store_.self_num();
+    const std::uint32_t self = store_.self_num();
     if (packet.to() == radio::kBroadcast || packet.to() == 0 || packet.to() == self) return false;
     if (!packet.has_decoded()) return false;
     // The firmware never PKI-encrypts these four (protocol.md §5.2).
@@ -118,7 +118,8 @@ bool KeySync::needs_key(const pb::MeshPacket& packet) const {
 }
 
 void KeySync::push(const NodeRecord& node, const char* why) {
-    const std::uint32_t self = self_ ? self_ : store_.self_num();
+    // Our node number: from the last handshake, kept in the store across restarts.
+    const std::uint32_t self = store_.self_num();
     if (self == 0 || !node.pinned_key) return;  // never an empty key: it would erase the radio's
     if (auto it = pushed_.find(node.num); it != pushed_.end() && it->second == *node.pinned_key)
         return;

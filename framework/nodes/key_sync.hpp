@@ -46,6 +46,7 @@ public:
     KeySync(boost::asio::any_io_executor executor, const config::AppConfig& config,
             NodeStore& store, Sender send);
 
+    // After the store learned the same handshake (our node number comes from the store).
     void on_ready(const radio::RadioInfo& radio);
     void on_down();
     void on_packet(const pb::MeshPacket& packet) { view_.on_packet(packet); }
@@ -77,7 +78,6 @@ private:
     Sender send_;
     RadioView view_;
     boost::asio::steady_timer timer_;
-    std::uint32_t self_ = 0;
     bool ready_ = false;
     std::unordered_map<std::uint32_t, PublicKey> pushed_;  // this session
     std::uint64_t checked_store_generation_ = 0;

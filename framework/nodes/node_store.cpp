@@ -258,7 +258,6 @@ void NodeStore::commit() {
 
 void NodeStore::on_handshake(const radio::RadioInfo& radio) {
     const auto now = now_epoch();
-    if (self_ != radio.my_node_num) dirty_ = true;
     self_ = radio.my_node_num;
     learn_user(upsert(radio.my_node_num, now), radio.own_user, KeySource::radio_db, now);
     for (const auto& [num, info] : radio.nodes) {
