@@ -1,11 +1,15 @@
 // Command dispatch latency: from a command frame leaving the (fake) radio to the first reply
 // frame arriving back, through the real Bot (link, session, router, plugin host, echo plugin,
-// outbox), text pacing disabled. 10,000 commands, one at a time. Then the peak RSS of the
-// meshbot executable with three plugins loaded, against meshbot-sim.
+// outbox), text pacing disabled. 10,000 commands, one at a time, with echo in the bot's process
+// and then in its own runner process, in the same run. Then the memory of the meshbot
+// executable with the three bundled plugins, in the bot and out of process, against meshbot-sim.
 // Run from the build tree: build/bin/dispatch_bench
 #include <utility>  // before Boost.Asio: 1.74's awaitable.hpp uses std::exchange
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -13,12 +17,14 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/process.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <thread>
 
@@ -158,7 +164,50 @@ void loopback_baseline() {
         micros[micros.size() / 2], micros[micros.size() * 99 / 100], micros.back());
 }
 
-void dispatch_latency() {
+// The floor under what a runner process adds: a message bounced by another process over a
+// socketpair, as the host and a runner talk (two process wake-ups per round trip).
+void process_baseline() {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0) return;
+    const pid_t child = ::fork();  // before any thread of the benchmark exists
+    if (child == 0) {
+        ::close(pair[0]);
+        char buffer[64];
+        for (;;) {
+            const ssize_t n = ::read(pair[1], buffer, sizeof buffer);
+            if (n <= 0 || ::write(pair[1], buffer, static_cast<std::size_t>(n)) != n) ::_exit(0);
+        }
+    }
+    ::close(pair[1]);
+    std::vector<double> micros;
+    char message[48] = {0};
+    for (int i = 0; i < 10200; ++i) {
+        const auto start = Clock::now();
+        if (::write(pair[0], message, sizeof message) != sizeof message) break;
+        std::size_t got = 0;
+        while (got < sizeof message) {
+            const ssize_t n = ::read(pair[0], message + got, sizeof message - got);
+            if (n <= 0) break;
+            got += static_cast<std::size_t>(n);
+        }
+        if (i >= 200)
+            micros.push_back(
+                std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    }
+    ::close(pair[0]);
+    ::waitpid(child, nullptr, 0);
+    std::sort(micros.begin(), micros.end());
+    std::printf(
+        "baseline, a message bounced by another process over a socketpair: p50 %.1f us, p99 "
+        "%.1f us\n",
+        micros[micros.size() / 2], micros[micros.size() * 99 / 100]);
+}
+
+struct Latency {
+    double p50, p99, max;
+};
+
+Latency dispatch_latency(config::Isolation isolation) {
     asio::io_context radio_io;
     tcp::acceptor acceptor(radio_io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
 
@@ -170,12 +219,19 @@ void dispatch_latency() {
     config.bot.data_dir.clear();
     config.plugins.dirs = {build_dir / "plugins"};
     config.plugins.enabled = std::vector<std::string>{"echo"};
+    config.plugins.isolation = isolation;
 
     asio::io_context io;
     app::Bot bot(io.get_executor(), config);
+    asio::steady_timer settle(io);
+    std::function<void()> start_when_settled = [&] {
+        if (bot.plugins().settled()) return bot.start();
+        settle.expires_after(std::chrono::milliseconds(1));
+        settle.async_wait([&](boost::system::error_code) { start_when_settled(); });
+    };
     asio::post(io, [&] {
         bot.load_plugins();
-        bot.start();
+        start_when_settled();
     });
     std::thread loop([&] { io.run(); });
 
@@ -194,16 +250,29 @@ void dispatch_latency() {
     }
     std::sort(micros.begin(), micros.end());
     auto pct = [&](double p) { return micros[static_cast<std::size_t>(p * (micros.size() - 1))]; };
+    const Latency result{pct(0.50), pct(0.99), micros.back()};
     std::printf(
-        "dispatch latency over %d commands (frame in -> first reply frame out, pacing off): "
-        "p50 %.1f us, p99 %.1f us, max %.1f us\n",
-        kCommands, pct(0.50), pct(0.99), micros.back());
+        "dispatch latency, echo %s, over %d commands (frame in -> first reply frame out, pacing "
+        "off): p50 %.1f us, p99 %.1f us, max %.1f us\n",
+        isolation == config::Isolation::none ? "in the bot's process" : "in a runner process",
+        kCommands, result.p50, result.p99, result.max);
 
     asio::post(io, [&] { bot.stop([&] { io.stop(); }); });
     loop.join();
+    return result;
 }
 
-void peak_rss_with_three_plugins() {
+// Proportional set size: shared library pages count once across the processes that map them.
+long pss_kb(int pid) {
+    std::ifstream rollup("/proc/" + std::to_string(pid) + "/smaps_rollup");
+    std::string line;
+    while (std::getline(rollup, line)) {
+        if (line.rfind("Pss:", 0) == 0) return std::stol(line.substr(4));
+    }
+    return -1;
+}
+
+void memory_with_bundled_plugins(const char* isolation) {
     bp::ipstream sim_out;
     bp::opstream sim_in;
     bp::child sim((build_dir / "bin/meshbot-sim").string(), "--port", "0", "--nodes", "250",
@@ -214,27 +283,49 @@ void peak_rss_with_three_plugins() {
     if (!std::regex_search(line, m, std::regex(R"(:(\d+)$)")))
         throw std::runtime_error("sim: " + line);
     const auto config = std::filesystem::temp_directory_path() / "meshbot-dispatch-bench.toml";
-    std::ofstream(config)
-        << "[radio]\nport = " << m[1] << "\n[bot]\ndata_dir = \""
-        << (std::filesystem::temp_directory_path() / "meshbot-bench-data").string()
-        << "\"\n[plugins]\ndirs = [\"" << (build_dir / "plugins").string() << "\", \""
-        << (build_dir / "tests/test_plugins").string() << "\"]\n[log]\nlevel = \"info\"\n";
+    const auto data = std::filesystem::temp_directory_path() / "meshbot-bench-data";
+    std::filesystem::remove_all(data);
+    std::ofstream(config) << "[radio]\nport = " << m[1] << "\n[bot]\ndata_dir = \"" << data.string()
+                          << "\"\n[plugins]\nisolation = \"" << isolation << "\"\ndirs = [\""
+                          << (build_dir / "plugins").string() << "\"]\n[log]\nlevel = \"info\"\n";
     bp::ipstream out;
     bp::child bot((build_dir / "bin/meshbot").string(), "--config", config.string(),
                   bp::std_out > out);
+    std::vector<int> runners;
+    const std::regex runner_pid(R"(runner pid (\d+))");
     int plugins = 0;
     while (std::getline(out, line) && line.find("ready: node") == std::string::npos) {
-        if (line.find(": loaded from") != std::string::npos) ++plugins;
+        if (line.find(": loaded from") == std::string::npos) continue;
+        ++plugins;
+        if (std::regex_search(line, m, runner_pid)) runners.push_back(std::stoi(m[1]));
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));
+    const int self = bot.id();
+    long rss = bench::status_kb(self, "VmRSS"), pss = pss_kb(self);
     std::printf(
-        "meshbot with %d plugins loaded, after a 250-node handshake: peak RSS (VmHWM) %.1f MB\n",
-        plugins, bench::status_kb(bot.id(), "VmHWM") / 1024.0);
+        "meshbot, %d bundled plugins %s, after a 250-node handshake: RSS %.1f MB (peak "
+        "%.1f MB), PSS %.1f MB\n",
+        plugins, std::string(isolation) == "none" ? "in its process" : "in runners", rss / 1024.0,
+        bench::status_kb(self, "VmHWM") / 1024.0, pss / 1024.0);
+    for (const int pid : runners) {
+        const long r = bench::status_kb(pid, "VmRSS"), p = pss_kb(pid);
+        std::printf("  runner %d after init: RSS %.1f MB, PSS %.1f MB\n", pid, r / 1024.0,
+                    p / 1024.0);
+        rss += r;
+        pss += p;
+    }
+    if (!runners.empty()) {
+        std::printf(
+            "  bot and runners in all: RSS %.1f MB (shared pages counted per process), "
+            "PSS %.1f MB\n",
+            rss / 1024.0, pss / 1024.0);
+    }
     bot.terminate();
     bot.wait();
     sim.terminate();
     sim.wait();
     std::filesystem::remove(config);
+    std::filesystem::remove_all(data);
 }
 
 }  // namespace
@@ -242,8 +333,13 @@ void peak_rss_with_three_plugins() {
 int main() {
     build_dir = std::filesystem::canonical("/proc/self/exe").parent_path().parent_path();
     spdlog::set_level(spdlog::level::warn);
+    process_baseline();
     loopback_baseline();
-    dispatch_latency();
-    peak_rss_with_three_plugins();
+    const Latency in_bot = dispatch_latency(config::Isolation::none);
+    const Latency runner = dispatch_latency(config::Isolation::process);
+    std::printf("a runner process adds: p50 %+.1f us, p99 %+.1f us (goal: at most 50 and 150)\n",
+                runner.p50 - in_bot.p50, runner.p99 - in_bot.p99);
+    memory_with_bundled_plugins("none");
+    memory_with_bundled_plugins("process");
     return 0;
 }

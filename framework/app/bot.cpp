@@ -35,6 +35,8 @@ void log_node_list(const radio::RadioInfo& radio, const nodes::NodeStore& store)
 }
 
 constexpr auto kSaveDebounce = std::chrono::seconds(10);
+// How long a plugin's runner gets to destroy the plugin at shutdown before it is killed.
+constexpr auto kPluginStopGrace = std::chrono::milliseconds(2000);
 
 }  // namespace
 
@@ -110,10 +112,12 @@ bool Bot::radio_holds_key(std::uint32_t num) const {
 Bot::~Bot() = default;
 
 void Bot::stop(std::function<void()> done) {
-    plugins_.unload_all();
-    save_timer_.cancel();
-    if (lock_.held()) store_.save();
-    link_.stop(std::move(done));
+    // Plugins first (their last words still go out), then the store, then the radio.
+    plugins_.stop(kPluginStopGrace, [this, done = std::move(done)]() mutable {
+        save_timer_.cancel();
+        if (lock_.held()) store_.save();
+        link_.stop(std::move(done));
+    });
 }
 
 void Bot::on_ready(const radio::RadioInfo& radio) {

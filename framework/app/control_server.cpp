@@ -110,7 +110,44 @@ std::string control_answer(std::string_view request, const ControlHandlers& hand
             return "error: internal error";
         }
     }
+    if (verb == "plugins" && trim(rest).empty()) {
+        if (!handlers.plugin_table) return "error: not available";
+        return "ok: " + escape_lines(handlers.plugin_table());
+    }
+    if (verb == "plugin" && next_word(rest) == "restart") {
+        const auto id = trim(rest);
+        if (id.empty()) return "error: usage: plugin restart <id>";
+        if (!handlers.restart_plugin) return "error: not available";
+        const auto reply = handlers.restart_plugin(id);
+        return (reply.ok ? "ok: " : "error: ") + one_line(reply.text);
+    }
     return "error: unknown request";
+}
+
+std::string escape_lines(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        if (c == '\\') {
+            out += "\\\\";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            out += c == '\r' ? ' ' : c;
+        }
+    }
+    return out;
+}
+
+std::string unescape_lines(std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\\' && i + 1 < text.size()) {
+            out += text[++i] == 'n' ? '\n' : text[i];
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
 }
 
 namespace detail {
@@ -414,7 +451,7 @@ ControlResult control_request(const fs::path& socket_path, std::string_view requ
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::string answer;
     char chunk[512];
-    while (answer.find('\n') == std::string::npos && answer.size() < 4096) {
+    while (answer.find('\n') == std::string::npos && answer.size() < kMaxAnswer) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {

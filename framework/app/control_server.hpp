@@ -5,6 +5,8 @@
 //
 //   ping                 -> ok: pong
 //   keys accept <node>   -> ok: <what was accepted>  |  error: <why not>
+//   plugins              -> ok: <the plugin table, with "\n" for its line breaks>
+//   plugin restart <id>  -> ok: <what happens>  |  error: <why not>
 //   anything else        -> error: unknown request
 //
 // Every answer starts with "ok: " or "error: ". A request longer than kMaxRequest bytes, or a
@@ -22,7 +24,9 @@
 
 namespace meshbot::app {
 
-inline constexpr std::size_t kMaxRequest = 256;  // bytes, without the newline
+inline constexpr std::size_t kMaxRequest = 256;
+inline constexpr std::size_t kMaxAnswer =
+    256 * 1024;  // bytes, a whole plugin table  // bytes, without the newline
 inline constexpr std::chrono::seconds kClientDeadline{5};
 // The daemon never serves more clients at once than this; more get "error: busy".
 inline constexpr std::size_t kMaxClients = 16;
@@ -39,7 +43,13 @@ struct ControlReply {
 // What the daemon does for the requests; each runs on the io_context thread.
 struct ControlHandlers {
     std::function<ControlReply(std::string_view node)> accept_key;
+    std::function<std::string()> plugin_table;
+    std::function<ControlReply(std::string_view id)> restart_plugin;
 };
+
+// A multi-line text as one answer line ("\n" for line breaks, "\\" for backslashes), and back.
+std::string escape_lines(std::string_view text);
+std::string unescape_lines(std::string_view text);
 
 // The answer line (without its newline) for one request line. Pure apart from the handler it
 // calls; a handler that throws becomes an error answer. Any thread the handlers allow.

@@ -12,6 +12,8 @@
 #include "app/bot.hpp"
 #include "app/control_server.hpp"
 
+#include <algorithm>
+
 namespace meshbot::app {
 
 void configure_logging(const config::LogConfig& log) {
@@ -25,10 +27,36 @@ void configure_logging(const config::LogConfig& log) {
 
 namespace {
 
+constexpr auto kControlTimeout = std::chrono::milliseconds(5000);
+// Runners report within their own start deadline; this only bounds a loop that waits for them.
+constexpr auto kPluginSettleLimit = std::chrono::seconds(60);
+
 // The control socket's `keys accept`.
 ControlReply accept_from_operator(Bot& bot, std::string_view query) {
     auto outcome = bot.accept_key(query);
     return ControlReply{outcome.accepted, std::move(outcome.text)};
+}
+
+std::string plugin_table(const std::vector<plugins::PluginStatus>& statuses) {
+    if (statuses.empty()) return "no plugins found in the configured [plugins] dirs\n";
+    std::string out;
+    for (const auto& s : statuses) {
+        const char* isolation = s.isolation == config::Isolation::none ? "in-bot" : "process";
+        const std::string pid = s.runner_pid ? "pid " + std::to_string(s.runner_pid) : "-";
+        out += fmt::format("{:<16} {:<18} {:<8} {:<8} {:<10} restarts {:<3} {}\n", s.id,
+                           plugins::to_string(s.state), s.version.empty() ? "-" : s.version,
+                           isolation, pid, s.restarts, s.library.string());
+        if (!s.reason.empty()) out += fmt::format("{:<16} {}\n", "", s.reason);
+        if (!s.last_crash.empty()) out += fmt::format("{:<16} last crash: {}\n", "", s.last_crash);
+    }
+    return out;
+}
+
+// Runs the loop until no plugin is starting (their runners answer or time out).
+void settle_plugins(boost::asio::io_context& io, const plugins::PluginHost& plugins) {
+    const auto limit = std::chrono::steady_clock::now() + kPluginSettleLimit;
+    while (!plugins.settled() && !io.stopped() && std::chrono::steady_clock::now() < limit)
+        io.run_one_for(std::chrono::milliseconds(100));
 }
 
 }  // namespace
@@ -38,7 +66,13 @@ int run_daemon(const config::AppConfig& config) {
     Bot bot(io.get_executor(), config);
     ControlServer control(
         io.get_executor(), control_socket_path(config.bot.data_dir),
-        ControlHandlers{[&bot](std::string_view node) { return accept_from_operator(bot, node); }});
+        ControlHandlers{[&bot](std::string_view node) { return accept_from_operator(bot, node); },
+                        [&bot] { return plugin_table(bot.plugins().statuses()); },
+                        [&bot](std::string_view id) {
+                            const std::string why = bot.plugins().restart(id);
+                            return ControlReply{
+                                why.empty(), why.empty() ? "restarting " + std::string(id) : why};
+                        }});
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     std::function<void(const boost::system::error_code&, int)> on_signal;
@@ -66,6 +100,7 @@ int run_daemon(const config::AppConfig& config) {
     // Before the plugins: no plugin thread may exist while start() sets the umask.
     control.start();
     bot.load_plugins();
+    settle_plugins(io, bot.plugins());  // commands find their plugins from the first packet on
     bot.start();
     io.run();
     spdlog::info("meshbot stopped");
@@ -73,19 +108,36 @@ int run_daemon(const config::AppConfig& config) {
 }
 
 int list_plugins(const config::AppConfig& config) {
-    boost::asio::io_context io;  // never run: listing loads and unloads, it does not connect
+    const auto socket = control_socket_path(config.bot.data_dir);
+    const auto daemon = control_request(socket, "plugins", kControlTimeout);
+    if (daemon.reached && daemon.answer.rfind("ok: ", 0) == 0) {
+        const std::string table = unescape_lines(std::string_view(daemon.answer).substr(4));
+        std::fputs(table.c_str(), stdout);
+        return 0;
+    }
+    boost::asio::io_context io;
     spdlog::set_level(spdlog::level::critical);  // the table below says it all
     Bot bot(io.get_executor(), config);
+    bot.plugins().force_runners();  // listing never runs plugin code in this process
     bot.load_plugins();
+    settle_plugins(io, bot.plugins());
     const auto statuses = bot.plugins().statuses();
-    if (statuses.empty()) std::printf("no plugins found in the configured [plugins] dirs\n");
-    for (const auto& s : statuses) {
-        std::printf("%-16s %-18s %-8s %s\n", s.id.c_str(), plugins::to_string(s.state),
-                    s.version.empty() ? "-" : s.version.c_str(), s.library.string().c_str());
-        if (!s.reason.empty()) std::printf("%-16s %s\n", "", s.reason.c_str());
-    }
-    bot.plugins().unload_all();
+    std::fputs(plugin_table(statuses).c_str(), stdout);
+    bot.plugins().stop(std::chrono::milliseconds(2000), [&io] { io.stop(); });
+    io.restart();
+    io.run();
     return 0;
+}
+
+int restart_plugin(const config::AppConfig& config, const std::string& id) {
+    const auto socket = control_socket_path(config.bot.data_dir);
+    const auto result = control_request(socket, "plugin restart " + id, kControlTimeout);
+    if (!result.reached) {
+        std::fprintf(stderr, "meshbot: the bot is not running (%s)\n", result.error.c_str());
+        return 1;
+    }
+    std::printf("%s\n", result.answer.c_str());
+    return result.answer.rfind("ok: ", 0) == 0 ? 0 : 1;
 }
 
 }  // namespace meshbot::app

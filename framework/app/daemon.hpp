@@ -9,9 +9,12 @@ namespace meshbot::app {
 // one exits at once. Everything runs on the calling thread.
 int run_daemon(const config::AppConfig& config);
 
-// `meshbot plugins`: finds, audits and loads every plugin without touching the radio, prints
-// one line per plugin with its state (and a second with the reason), unloads them.
+// `meshbot plugins`: the running daemon's plugins (through its control socket), or, when no
+// daemon runs, every plugin found, audited and started in a runner process without touching
+// the radio. One line per plugin with its state, then lines with the reason and last crash.
 int list_plugins(const config::AppConfig& config);
+// `meshbot plugin restart ID`: through the running daemon's control socket.
+int restart_plugin(const config::AppConfig& config, const std::string& id);
 
 // Applies [log] settings to the process-wide logger (stdout, flushed per line).
 void configure_logging(const config::LogConfig& log);

@@ -20,7 +20,9 @@ constexpr int kExitConfig = 78;  // EX_CONFIG from sysexits.h
 const char* const kUsage =
     "usage: meshbot --config FILE                   run the bot\n"
     "       meshbot --check-config FILE             validate FILE and exit\n"
-    "       meshbot plugins --config FILE           list the plugins found, with their state\n"
+    "       meshbot plugins --config FILE           list the plugins with their state (the\n"
+    "                                               running bot's, or each probed in a runner)\n"
+    "       meshbot plugin restart ID --config FILE  restart a plugin of the running bot\n"
     "       meshbot nodes --config FILE [--json]    list the nodes in the node store\n"
     "       meshbot keys --config FILE [--json]     list their keys; CHANGED ones need a look\n"
     "       meshbot keys accept NODE --config FILE  trust the new key NODE presents (NODE: !id,\n"
@@ -100,6 +102,11 @@ int main(int argc, char** argv) {
             std::cerr << "meshbot: " << error << "\n" << kUsage;
             return kExitUsage;
         }
+    } else if (command == "plugin") {
+        if (words.size() != 3 || words[1] != "restart") {
+            std::cerr << "meshbot: usage: meshbot plugin restart ID --config FILE\n" << kUsage;
+            return kExitUsage;
+        }
     } else if (!command.empty() && command != "plugins") {
         std::cerr << "meshbot: unknown command '" << command << "'\n" << kUsage;
         return kExitUsage;
@@ -116,6 +123,7 @@ int main(int argc, char** argv) {
         if (store_command) return meshbot::app::run_store_command(*store_command, loaded->config);
         meshbot::app::configure_logging(loaded->config.log);
         if (command == "plugins") return meshbot::app::list_plugins(loaded->config);
+        if (command == "plugin") return meshbot::app::restart_plugin(loaded->config, words[2]);
         return meshbot::app::run_daemon(loaded->config);
     } catch (const std::exception& e) {
         std::cerr << "meshbot: " << e.what() << "\n";

@@ -78,11 +78,16 @@ struct KeysConfig {
 
 // One [plugins.<id>] table: `enabled` plus the plugin's own keys, kept as TOML text for the
 // plugin host to hand to the plugin (the host re-parses it; the loader only checks `enabled`).
+// Where a plugin's code runs: in a meshbot-plugin runner process of its own (a crash or a hang
+// costs that runner only), or inside the bot's process (trusted plugins; a crash ends the bot).
+enum class Isolation { process, none };
+
 struct PluginSettings {
     std::optional<bool> enabled;
-    std::optional<bool> grant_network;  // lets a plugin whose manifest asks for `network` load
-    std::string table_toml;             // the whole [plugins.<id>] table serialised as TOML
-    std::string where;                  // "file:line:column" of the table, for messages
+    std::optional<bool> grant_network;   // lets a plugin whose manifest asks for `network` load
+    std::optional<Isolation> isolation;  // overrides [plugins] isolation
+    std::string table_toml;              // the whole [plugins.<id>] table serialised as TOML
+    std::string where;                   // "file:line:column" of the table, for messages
 };
 
 struct PluginsConfig {
@@ -93,7 +98,18 @@ struct PluginsConfig {
     std::optional<std::vector<std::string>> enabled;
     std::map<std::string, PluginSettings> settings;  // by plugin id
     Seconds callback_budget{0.05};                   // a plugin callback slower than this is logged
-    unsigned max_faults = 3;  // callback failures before a plugin is moved to faulted
+    unsigned max_faults = 3;      // faults (exceptions, crashes) within fault_window -> faulted
+    Seconds fault_window{600.0};  // faults older than this no longer count
+    Isolation isolation = Isolation::process;  // the default for every plugin
+    // Out of process: a callback still running after this gets its runner killed and restarted.
+    Seconds callback_timeout{5.0};
+    std::uint64_t memory_limit_mb = 256;  // a runner's address space (RLIMIT_AS)
+    std::filesystem::path runner;         // meshbot-plugin; empty: beside the meshbot executable
+
+    Isolation isolation_of(const std::string& id) const {
+        const auto it = settings.find(id);
+        return it != settings.end() && it->second.isolation ? *it->second.isolation : isolation;
+    }
 };
 
 struct AppConfig {

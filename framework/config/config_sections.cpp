@@ -234,8 +234,13 @@ bool check_plugin_id(Section& s, const toml::node& node, std::string_view key, s
     return true;
 }
 
-// One [plugins.<id>] table. Only `enabled` and `grant_network` are the host's; every other
-// key is the plugin's own, checked by the plugin host against the plugin, so none of them
+const toml::node* read_isolation(Section& s, Isolation& out) {
+    return read_choice(s, "isolation", out,
+                       {{"process", Isolation::process}, {"none", Isolation::none}});
+}
+
+// One [plugins.<id>] table. Only `enabled`, `grant_network` and `isolation` are the host's; every
+// other key is the plugin's own, checked by the plugin host against the plugin, so none of them
 // raises an unknown-key warning here.
 void read_plugin_table(Section& plugins, std::string_view id, const toml::node& node,
                        const std::vector<std::string>& section_keys, PluginsConfig& p) {
@@ -261,6 +266,8 @@ void read_plugin_table(Section& plugins, std::string_view id, const toml::node& 
     Section section(*table, dotted(plugins.path(), key), plugins.report());
     read_bool(section, "enabled", settings.enabled);
     read_bool(section, "grant_network", settings.grant_network);
+    Isolation isolation = Isolation::process;
+    if (read_isolation(section, isolation)) settings.isolation = isolation;
     // An inline table (echo = { ... }) would print as "{ ... }", which is no document.
     toml::table whole = *table;
     whole.is_inline(false);
@@ -294,6 +301,16 @@ void read_plugins(Section& s, PluginsConfig& p, const std::filesystem::path& bas
 
     read_seconds(s, "callback_budget", p.callback_budget, positive);
     read_integer(s, "max_faults", p.max_faults, 1);
+    read_seconds(s, "fault_window", p.fault_window, Bounds{.min = 1, .inclusive = true, .why = {}});
+    read_isolation(s, p.isolation);
+    read_seconds(s, "callback_timeout", p.callback_timeout,
+                 Bounds{.min = 0.1, .inclusive = true, .why = "a runner needs time to answer"});
+    read_integer(s, "memory_limit_mb", p.memory_limit_mb, 16, std::nullopt,
+                 "a runner with its libraries needs about 10 MiB of address space");
+    std::filesystem::path runner;
+    if (const auto* node = s.take("runner");
+        node && check_path(s, *node, "runner", base_dir, runner))
+        p.runner = std::move(runner);
 
     // Everything else under [plugins] names a plugin.
     const std::vector<std::string> keys = s.taken();

@@ -7,6 +7,7 @@
 #include <boost/dll/shared_library_load_mode.hpp>
 #include <set>
 
+#include "plugin_channel/plugin_checks.hpp"
 #include "plugin_host/elf_audit.hpp"
 
 namespace meshbot::plugins {
@@ -15,6 +16,10 @@ namespace fs = std::filesystem;
 
 const char* to_string(PluginState state) {
     switch (state) {
+        case PluginState::starting:
+            return "starting";
+        case PluginState::crashed:
+            return "crashed";
         case PluginState::loaded:
             return "loaded";
         case PluginState::disabled_by_config:
@@ -50,9 +55,16 @@ PluginHost::~PluginHost() {
 
 std::vector<PluginStatus> PluginHost::statuses() const {
     std::vector<PluginStatus> out;
-    for (const auto& p : plugins_)
+    for (const auto& p : plugins_) {
         out.push_back(p->status);
+        out.back().runner_pid = p->runner && p->runner->running() ? p->runner->pid() : 0;
+    }
     return out;
+}
+
+bool PluginHost::settled() const {
+    return std::none_of(plugins_.begin(), plugins_.end(),
+                        [](const auto& p) { return p->status.state == PluginState::starting; });
 }
 
 void PluginHost::load_all() {
@@ -85,6 +97,7 @@ void PluginHost::load_all() {
     }
     for (const auto& p : plugins_) {
         const auto& s = p->status;
+        if (s.state == PluginState::starting) continue;  // reported when its runner answers
         if (s.state == PluginState::loaded) {
             spdlog::info("plugin {} {}: loaded from {}", s.id, s.version, s.library.string());
         } else if (s.state == PluginState::disabled_by_config) {
@@ -104,9 +117,10 @@ void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::p
         for (const auto& entry : fs::directory_iterator(folder, ec)) {
             if (entry.path().extension() != ".so") continue;
             auto plugin = std::make_unique<PluginRecord>();
-            plugin->status = {entry.path().stem().string(), "", entry.path(),
-                              PluginState::failed_manifest,
-                              entry.path().string() + ": no plugin.toml beside it"};
+            plugin->status.id = entry.path().stem().string();
+            plugin->status.library = entry.path();
+            plugin->status.state = PluginState::failed_manifest;
+            plugin->status.reason = entry.path().string() + ": no plugin.toml beside it";
             plugins_.push_back(std::move(plugin));
         }
         return;
@@ -185,21 +199,56 @@ bool PluginHost::audit(PluginRecord& plugin) {
     return false;
 }
 
-void PluginHost::load(PluginRecord& plugin) {
+// The checks that need no plugin code, then the plugin's config and store. False: failed.
+bool PluginHost::prepare(PluginRecord& plugin) {
     const Manifest& m = *plugin.manifest;
     const std::string lib_path = m.library_path().string();
     std::error_code ec;
     if (!fs::exists(m.library_path(), ec)) {
-        return fail(plugin, PluginState::failed_load, lib_path + ": library not found");
+        fail(plugin, PluginState::failed_load, lib_path + ": library not found");
+        return false;
     }
     if (m.api_major != MB_ABI_MAJOR || m.api_minor > MB_ABI_MINOR) {
-        return fail(plugin, PluginState::failed_version,
-                    lib_path + ": manifest api_version " + std::to_string(m.api_major) + "." +
-                        std::to_string(m.api_minor) + " does not fit this host's " +
-                        std::to_string(MB_ABI_MAJOR) + "." + std::to_string(MB_ABI_MINOR));
+        fail(plugin, PluginState::failed_version,
+             lib_path + ": manifest api_version " + std::to_string(m.api_major) + "." +
+                 std::to_string(m.api_minor) + " does not fit this host's " +
+                 std::to_string(MB_ABI_MAJOR) + "." + std::to_string(MB_ABI_MINOR));
+        return false;
     }
-    if (!audit(plugin)) return;
+    if (!audit(plugin)) return false;
 
+    const auto settings = config_.plugins.settings.find(m.id);
+    try {
+        if (settings != config_.plugins.settings.end())
+            plugin.config = PluginConfig(settings->second.table_toml);
+    } catch (const std::exception& e) {
+        fail(plugin, PluginState::failed_init, "[plugins." + m.id + "]: " + e.what());
+        return false;
+    }
+    if (!config_.bot.data_dir.empty()) {
+        std::string problem;
+        plugin.store = KvStore(config_.bot.data_dir / "plugins" / (m.id + ".kv"), problem);
+        if (!problem.empty()) spdlog::error("plugin {}: {}", m.id, problem);
+    }
+    plugin.handle = mb_host{this, &plugin};
+    return true;
+}
+
+void PluginHost::load(PluginRecord& plugin) {
+    plugin.isolation = config_.plugins.isolation_of(plugin.id());
+    plugin.status.isolation = plugin.isolation;
+    if (!prepare(plugin)) return;
+    if (plugin.isolation == config::Isolation::process || force_runners_) {
+        plugin.status.state = PluginState::starting;
+        start_queue_.push_back(&plugin);
+        return start_next_runner();
+    }
+    load_in_process(plugin);
+}
+
+void PluginHost::load_in_process(PluginRecord& plugin) {
+    const Manifest& m = *plugin.manifest;
+    const std::string lib_path = m.library_path().string();
     try {
         plugin.library.load(m.library_path().string(),
                             boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now);
@@ -217,41 +266,15 @@ void PluginHost::load(PluginRecord& plugin) {
     }
     const auto entry = plugin.library.get<const mb_plugin_info*()>(MB_PLUGIN_ENTRY_SYMBOL);
     const mb_plugin_info* info = entry();
-    auto version = [](unsigned major, unsigned minor) {
-        return std::to_string(major) + "." + std::to_string(minor);
-    };
-    if (info == nullptr || info->struct_size < sizeof(mb_plugin_info) || !info->create ||
-        !info->destroy) {
-        return reject(PluginState::failed_version,
-                      lib_path + ": entry point returned no usable plugin info");
-    }
-    if (info->abi_major != MB_ABI_MAJOR || info->abi_minor > MB_ABI_MINOR) {
-        return reject(PluginState::failed_version, lib_path + ": built for plugin ABI " +
-                                                       version(info->abi_major, info->abi_minor) +
-                                                       ", this host speaks " +
-                                                       version(MB_ABI_MAJOR, MB_ABI_MINOR));
-    }
-    if (info->id == nullptr || m.id != info->id) {
-        return reject(PluginState::failed_manifest, lib_path + ": the library calls itself '" +
-                                                        std::string(info->id ? info->id : "") +
-                                                        "' but the manifest says '" + m.id + "'");
+    if (auto refusal = channel::check_plugin_info(info, m.id, lib_path)) {
+        using Kind = channel::InfoRefusal::Kind;
+        return reject(refusal->kind == Kind::manifest ? PluginState::failed_manifest
+                      : refusal->kind == Kind::load   ? PluginState::failed_load
+                                                      : PluginState::failed_version,
+                      std::move(refusal->reason));
     }
     plugin.info = info;
 
-    const auto settings = config_.plugins.settings.find(m.id);
-    try {
-        if (settings != config_.plugins.settings.end())
-            plugin.config = PluginConfig(settings->second.table_toml);
-    } catch (const std::exception& e) {
-        return reject(PluginState::failed_init, "[plugins." + m.id + "]: " + e.what());
-    }
-    if (!config_.bot.data_dir.empty()) {
-        std::string problem;
-        plugin.store = KvStore(config_.bot.data_dir / "plugins" / (m.id + ".kv"), problem);
-        if (!problem.empty()) spdlog::error("plugin {}: {}", m.id, problem);
-    }
-
-    plugin.handle = mb_host{this, &plugin};
     plugin.status.state = PluginState::loaded;  // so that registrations made in create() count
     char error[512] = {0};
     mb_plugin* instance = nullptr;
@@ -275,6 +298,19 @@ void PluginHost::load(PluginRecord& plugin) {
 }
 
 void PluginHost::unload(PluginRecord& plugin) {
+    if (plugin.restart_timer) plugin.restart_timer->cancel();
+    std::erase(start_queue_, &plugin);
+    if (plugin.runner) {
+        if (starting_now_ == &plugin) {
+            starting_now_ = nullptr;
+            if (!stopping_) start_next_runner();
+        }
+        // Killed now: unload() runs when the loop may stop any moment (see stop() otherwise).
+        plugin.runner->abandon();
+        release_registrations(plugin);
+        flush_releases();
+        return;
+    }
     if (plugin.instance && plugin.info) {
         try {
             plugin.info->destroy(plugin.instance);
@@ -302,8 +338,9 @@ void PluginHost::unload(PluginRecord& plugin) {
 }
 
 void PluginHost::unload_all() {
+    stopping_ = true;
     for (auto it = plugins_.rbegin(); it != plugins_.rend(); ++it) {
-        if ((*it)->instance || (*it)->library.is_loaded()) unload(**it);
+        if ((*it)->instance || (*it)->library.is_loaded() || (*it)->runner) unload(**it);
     }
     sweep_timer_.cancel();
     if (workers_) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,12 +26,15 @@
 #include "plugin_host/kv_store.hpp"
 #include "plugin_host/manifest.hpp"
 #include "plugin_host/plugin_config.hpp"
+#include "plugin_host/runner_bridge.hpp"
 #include "radio/outbox.hpp"
 
 namespace meshbot::plugins {
 
 enum class PluginState {
+    starting,  // its runner process is starting it
     loaded,
+    crashed,  // its runner died; it restarts after a backoff
     disabled_by_config,
     failed_manifest,  // plugin.toml missing or malformed
     failed_load,      // dlopen failed, or no entry point
@@ -47,6 +51,10 @@ struct PluginStatus {
     std::filesystem::path library;
     PluginState state = PluginState::failed_load;
     std::string reason;
+    config::Isolation isolation = config::Isolation::process;
+    int runner_pid = 0;  // 0: none running
+    unsigned restarts = 0;
+    std::string last_crash;
 };
 
 // The health figures the host reports to plugins (mb_status), in the bot's own terms.
@@ -97,9 +105,30 @@ public:
     PluginHost(const PluginHost&) = delete;
     PluginHost& operator=(const PluginHost&) = delete;
 
+    // Finds and loads every enabled plugin. Out-of-process plugins are `starting` until their
+    // runner reports; settled() says when none is.
     void load_all();
+    bool settled() const;
+    // Stops every plugin at once: runners are killed (used when the loop no longer runs).
     void unload_all();
+    // Stops every plugin, giving runners `grace` to destroy theirs; `done` runs when all ended.
+    void stop(std::chrono::milliseconds grace, std::function<void()> done);
     std::vector<PluginStatus> statuses() const;
+    // An operator's restart (control socket): a faulted or crashed plugin starts afresh with
+    // its fault count cleared; a running one is restarted. "" or why not.
+    std::string restart(std::string_view id);
+    // Every plugin runs in a runner, whatever its isolation says (`meshbot plugins` probes
+    // plugins without running their code in the calling process).
+    void force_runners() { force_runners_ = true; }
+
+    // ---- what a RunnerBridge reports (runner_supervision.cpp)
+    void runner_started(PluginRecord& plugin, const channel::Started& started);
+    void runner_start_failed(PluginRecord& plugin, const channel::StartFailed& failed);
+    void runner_exited(PluginRecord& plugin, const std::string& why, bool had_started);
+    void warn_slow(PluginRecord& plugin, std::string_view what,
+                   std::chrono::steady_clock::duration took);
+    // Runs the release functions of what plugins dropped; never while plugin code runs.
+    void flush_releases();
 
     // Events from the bot.
     std::uint64_t remember_event(const pb::MeshPacket& packet);
@@ -170,12 +199,23 @@ private:
     void scan_folder(const std::filesystem::path& folder,
                      std::map<std::string, std::filesystem::path>& seen);
     void load(PluginRecord& plugin);
+    void load_in_process(PluginRecord& plugin);
+    bool prepare(PluginRecord& plugin);
+    void start_runner(PluginRecord& plugin);
+    // At load, runners start one after the other, in folder order, so that which plugin gets
+    // a contested command name does not depend on which process happened to be faster.
+    void start_next_runner();
+    void runner_settled(PluginRecord& plugin);
+    void schedule_restart(PluginRecord& plugin);
+    void add_busy_commands(PluginRecord& plugin);
+    // Counts a fault (exception or crash) in the window; true when the plugin is now faulted.
+    bool count_fault(PluginRecord& plugin, std::string_view what);
+    void check_stopped();
     bool audit(PluginRecord& plugin);
     void fail(PluginRecord& plugin, PluginState state, std::string reason);
     void unload(PluginRecord& plugin);
     void release_registrations(PluginRecord& plugin);
     void defer_release(Closure closure);
-    void flush_releases();
     template <typename Body>
     void invoke(PluginRecord& plugin, const char* what, Body&& body);
     void dispatch(mb_event_kind kind, std::uint32_t portnum, const mb_event& event);
@@ -204,6 +244,11 @@ private:
 
     boost::asio::steady_timer sweep_timer_;
     std::unique_ptr<boost::asio::thread_pool> workers_;
+    bool force_runners_ = false;
+    std::deque<PluginRecord*> start_queue_;
+    PluginRecord* starting_now_ = nullptr;
+    bool stopping_ = false;
+    std::function<void()> stopped_;  // stop()'s `done`, once every runner has ended
 };
 
 }  // namespace meshbot::plugins
@@ -226,12 +271,19 @@ struct PluginRecord {
     mb_plugin* instance = nullptr;
     PluginConfig config;
     KvStore store;
-    unsigned faults = 0;
+    unsigned faults = 0;  // since start, for messages; fault_times decides
+    std::deque<std::chrono::steady_clock::time_point> fault_times;  // within the fault window
+    config::Isolation isolation = config::Isolation::process;
+    std::unique_ptr<RunnerBridge> runner;  // out of process: the runner's bridge
+    std::unique_ptr<boost::asio::steady_timer> restart_timer;
     std::string last_refusal;  // why the host last refused a call, for the init failure message
     std::shared_ptr<std::atomic<int>> work_in_flight = std::make_shared<std::atomic<int>>(0);
 
     const std::string& id() const { return status.id; }
-    bool active() const { return status.state == PluginState::loaded; }
+    bool active() const {
+        return status.state == PluginState::loaded || status.state == PluginState::starting;
+    }
+    bool out_of_process() const { return runner != nullptr; }
 };
 
 }  // namespace meshbot::plugins

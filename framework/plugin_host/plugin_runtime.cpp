@@ -101,14 +101,7 @@ void PluginHost::invoke(PluginRecord& plugin, const char* what, Body&& body) {
     } catch (...) {
         report_fault(plugin, std::string(what) + ": exception thrown across the plugin boundary");
     }
-    const auto took = std::chrono::steady_clock::now() - start;
-    if (took > config_.plugins.callback_budget) {
-        spdlog::warn(
-            "plugin {}: {} took {} ms (budget {} ms): it blocks the bot; use post_work for slow "
-            "work",
-            plugin.id(), what, std::chrono::duration_cast<std::chrono::milliseconds>(took).count(),
-            static_cast<long long>(config_.plugins.callback_budget.count() * 1000));
-    }
+    warn_slow(plugin, what, std::chrono::steady_clock::now() - start);
     flush_releases();
 }
 
@@ -126,13 +119,14 @@ void PluginHost::log(PluginRecord& plugin, mb_log_level level, std::string_view 
 
 void PluginHost::report_fault(PluginRecord& plugin, std::string_view what) {
     spdlog::error("plugin {}: {}", plugin.id(), what);
-    if (!plugin.active() || ++plugin.faults < config_.plugins.max_faults) return;
+    if (!plugin.active() || !count_fault(plugin, what)) return;
     plugin.status.state = PluginState::faulted;
-    plugin.status.reason =
-        std::to_string(plugin.faults) + " faults, the last: " + std::string(what);
+    plugin.status.reason = std::to_string(plugin.fault_times.size()) + " faults within " +
+                           fmt::format("{:g}", config_.plugins.fault_window.count()) +
+                           " s, the last: " + std::string(what);
     spdlog::error(
         "plugin {}: faulted after {} faults; unloading it, the other plugins keep running",
-        plugin.id(), plugin.faults);
+        plugin.id(), plugin.fault_times.size());
     router_.remove_owner(plugin.id());
     // We may be inside the plugin's own code right now: unload once it has returned.
     boost::asio::post(executor_, [this, p = &plugin] { unload(*p); });

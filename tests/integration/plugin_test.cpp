@@ -190,7 +190,7 @@ TEST_CASE("each bad plugin gets its state and a message naming its file, and ech
         sim.command(dm + "/boom");
     REQUIRE(bot.process->wait_for_line("throws_callback: faulted", 10s));
     sim.command(dm + "/slow");
-    REQUIRE(bot.process->wait_for_line("blocks_loop: command handler took", 10s));
+    REQUIRE(bot.process->wait_for_line("blocks_loop: command handler", 10s));
     sim.command(dm + "/echo still here");
     REQUIRE(sim.wait_for(
         [](const Record& r) {
@@ -273,5 +273,24 @@ TEST_CASE("the plugin template, built out of tree, loads into the host and answe
     sim.command(std::string("text from=!10000001 to=") + kBot + " /hello");
     REQUIRE(wait_texts(sim, 1, 10s));
     CHECK_THAT(texts_to(sim, kNode1).at(0).get<std::string>("text"), Catch::Contains("N001"));
+    check_bot_traffic(sim);
+}
+
+TEST_CASE("a plugin built against the ABI 1.0 headers loads and makes nested calls", "[plugins]") {
+    SimProcess sim;
+    RunningBot bot(config_for(sim, "dirs = [" + quoted(build_dir() / "tests/abi10_plugins") +
+                                       "]\n[plugins.abi10]\ngreeting = \"hi\"\n"));
+    const std::string dm = std::string("text from=!10000001 to=") + kBot + " ";
+    sim.command(dm + "/old N003");
+    REQUIRE(wait_texts(sim, 1, 10s));
+    sim.command(dm + "/old nobody-by-that-name");
+    REQUIRE(wait_texts(sim, 2, 10s));
+    sim.command(dm + "/oldwork");
+    REQUIRE(wait_texts(sim, 3, 10s));
+    const auto replies = texts_to(sim, kNode1);
+    REQUIRE(replies.size() == 3);
+    CHECK(replies[0].get<std::string>("text") == "hi N003, call 1 (abi 1.0)");
+    CHECK(replies[1].get<std::string>("text") == "hi nobody, call 2 (abi 1.0)");
+    CHECK(replies[2].get<std::string>("text") == "work done: 42");
     check_bot_traffic(sim);
 }

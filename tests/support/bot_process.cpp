@@ -1,5 +1,7 @@
 #include "support/bot_process.hpp"
 
+#include <cstdlib>
+
 #include <catch2/catch.hpp>
 
 namespace meshbot::testing {
@@ -14,11 +16,20 @@ std::string quoted(const std::filesystem::path& p) {
     return "\"" + p.string() + "\"";
 }
 
+std::string isolation_line() {
+    // The same test, both ways: CTest runs the plugin tests again with isolation = "none".
+    const char* isolation = std::getenv("MESHBOT_TEST_ISOLATION");
+    return isolation ? "isolation = \"" + std::string(isolation) + "\"\n" : std::string();
+}
+
 std::string config_for(const SimProcess& sim, const std::string& plugins,
                        const std::string& commands, const std::string& extra) {
+    const std::string mode =
+        plugins.find("isolation =") == std::string::npos ? isolation_line() : std::string();
     return "[radio]\nhost = \"127.0.0.1\"\nport = " + std::to_string(sim.port()) +
            "\nreplay_tail = 0\n\n[commands]\nchannels = [0]\nadmins = [\"!10000001\"]\n" +
-           commands + "\n[log]\nlevel = \"debug\"\n\n" + extra + "\n[plugins]\n" + plugins + "\n";
+           commands + "\n[log]\nlevel = \"debug\"\n\n" + extra + "\n[plugins]\n" + mode + plugins +
+           "\n";
 }
 
 RunningBot::RunningBot(const std::string& config, std::vector<std::string> env) {

@@ -18,9 +18,15 @@ std::filesystem::path build_dir();
 // A TOML basic string holding `p`.
 std::string quoted(const std::filesystem::path& p);
 
+// `isolation = "..."` for a [plugins] table when CTest's in-bot pass set MESHBOT_TEST_ISOLATION,
+// else "".
+std::string isolation_line();
+
 // A config for the bot against `sim`, with debug logging, channel 0 allowed and !10000001 as
-// admin. `plugins` is the body of the [plugins] table and any per-plugin tables after it;
-// `commands` extra lines for [commands]; `extra` any further tables.
+// admin. With MESHBOT_TEST_ISOLATION set (CTest's in-bot pass), [plugins] isolation is that
+// value unless `plugins` sets an isolation itself. `plugins` is the body of the [plugins] table and
+// any per-plugin tables after it; `commands` extra lines for [commands]; `extra` any further
+// tables.
 std::string config_for(const SimProcess& sim, const std::string& plugins,
                        const std::string& commands = {}, const std::string& extra = {});
 

@@ -1,0 +1,333 @@
+#include "plugin_host/runner_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+#include "plugin_channel/runner_contract.hpp"
+
+extern char** environ;
+
+namespace meshbot::plugins {
+
+namespace {
+
+namespace asio = boost::asio;
+
+// A runner that lets this much pile up unread is not listening any more.
+constexpr std::size_t kMaxQueuedBytes = 16u << 20;
+constexpr std::size_t kMaxLogLine = 1000;
+constexpr unsigned kMaxLogLinesPerSecond = 100;
+// A runner whose channel closed gets this long to be seen exiting before it is killed.
+constexpr auto kExitAfterClose = std::chrono::milliseconds(1000);
+
+// Descriptors owned until handed to a stream_descriptor or closed.
+struct Fd {
+    int fd = -1;
+    Fd() = default;
+    explicit Fd(int f) : fd(f) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+        if (fd >= 0) ::close(fd);
+    }
+    int release() { return std::exchange(fd, -1); }
+};
+
+// posix_spawn's attribute and file-action objects, destroyed on every path.
+struct SpawnSetup {
+    posix_spawn_file_actions_t actions{};
+    posix_spawnattr_t attributes{};
+    SpawnSetup() {
+        posix_spawn_file_actions_init(&actions);
+        posix_spawnattr_init(&attributes);
+    }
+    ~SpawnSetup() {
+        posix_spawn_file_actions_destroy(&actions);
+        posix_spawnattr_destroy(&attributes);
+    }
+    SpawnSetup(const SpawnSetup&) = delete;
+    SpawnSetup& operator=(const SpawnSetup&) = delete;
+};
+
+}  // namespace
+
+RunnerProcess::RunnerProcess(asio::any_io_executor executor, std::string id)
+    : executor_(executor),
+      id_(std::move(id)),
+      channel_(executor),
+      stdout_(executor),
+      stderr_(executor),
+      pidfd_(executor),
+      grace_(executor),
+      read_buffer_(64 * 1024),
+      out_buffer_(4096),
+      err_buffer_(4096) {}
+
+std::shared_ptr<RunnerProcess> RunnerProcess::spawn(asio::any_io_executor executor,
+                                                    const RunnerOptions& options, Handlers handlers,
+                                                    std::string& error) {
+    int pair[2];
+    int out[2];
+    int err[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+        error = std::string("socketpair: ") + std::strerror(errno);
+        return nullptr;
+    }
+    Fd host_end(pair[0]), runner_end(pair[1]);
+    if (::pipe2(out, O_CLOEXEC) != 0) {
+        error = std::string("pipe: ") + std::strerror(errno);
+        return nullptr;
+    }
+    Fd out_read(out[0]), out_write(out[1]);
+    if (::pipe2(err, O_CLOEXEC) != 0) {
+        error = std::string("pipe: ") + std::strerror(errno);
+        return nullptr;
+    }
+    Fd err_read(err[0]), err_write(err[1]);
+
+    std::vector<std::string> args = {options.runner.string(),
+                                     "--library",
+                                     options.library.string(),
+                                     "--id",
+                                     options.id,
+                                     "--host-pid",
+                                     std::to_string(::getpid()),
+                                     "--memory-limit-mb",
+                                     std::to_string(options.memory_limit_mb)};
+    if (options.radio_port != 0) {
+        args.insert(args.end(), {"--radio-host", options.radio_host, "--radio-port",
+                                 std::to_string(options.radio_port)});
+    }
+    if (options.probe) args.push_back("--probe");
+    std::vector<char*> argv;
+    for (auto& a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    SpawnSetup setup;
+    // The runner's descriptors: /dev/null, its log pipes, the channel; nothing else.
+    posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&setup.actions, out_write.fd, 1);
+    posix_spawn_file_actions_adddup2(&setup.actions, err_write.fd, 2);
+    posix_spawn_file_actions_adddup2(&setup.actions, runner_end.fd, channel::kChannelFd);
+    posix_spawn_file_actions_addclosefrom_np(&setup.actions, channel::kChannelFd + 1);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&setup.attributes, &none);
+    posix_spawnattr_setsigdefault(&setup.attributes, &all);
+    posix_spawnattr_setflags(&setup.attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+    pid_t pid = -1;
+    const int rc = ::posix_spawn(&pid, args[0].c_str(), &setup.actions, &setup.attributes,
+                                 argv.data(), environ);
+    if (rc != 0) {
+        error = "cannot start " + args[0] + ": " + std::strerror(rc);
+        return nullptr;
+    }
+    std::shared_ptr<RunnerProcess> self(new RunnerProcess(executor, options.id));
+    self->pid_ = pid;
+    self->memory_limit_mb_ = options.memory_limit_mb;
+    self->handlers_ = std::move(handlers);
+    self->channel_.assign(host_end.release());
+    self->channel_.non_blocking(true);
+    self->stdout_.assign(out_read.release());
+    self->stderr_.assign(err_read.release());
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd >= 0) {
+        self->pidfd_.assign(pidfd);
+        self->watch_exit();
+    }
+    self->read_channel();
+    self->read_output(self->stdout_, self->stdout_partial_, false);
+    self->read_output(self->stderr_, self->stderr_partial_, true);
+    return self;
+}
+
+RunnerProcess::~RunnerProcess() {
+    if (!reaped_ && pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+    }
+}
+
+void RunnerProcess::read_channel() {
+    channel_.async_read_some(
+        asio::buffer(read_buffer_),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+            if (ec) {
+                if (ec == asio::error::operation_aborted || self->reaped_) return;
+                // The runner closed its end: it is exiting, or it is misbehaving.
+                if (!self->pidfd_.is_open()) return self->kill("closed its channel");
+                self->grace_.expires_after(kExitAfterClose);
+                self->grace_.async_wait([self](const boost::system::error_code& e) {
+                    if (!e && !self->reaped_) self->kill("closed its channel");
+                });
+                return;
+            }
+            self->reader_.feed(self->read_buffer_.data(), n);
+            std::string error;
+            while (auto bytes = self->reader_.next(error)) {
+                channel::RunnerMessage message;
+                if (!message.ParseFromArray(bytes->data(), static_cast<int>(bytes->size()))) {
+                    return self->kill("sent an undecodable message on its channel");
+                }
+                if (!self->why_.empty() || !self->handlers_.on_message) return;
+                self->handlers_.on_message(message);
+                if (!self->why_.empty()) return;  // the handler ended it
+            }
+            if (!error.empty()) return self->kill("sent " + error + " on its channel");
+            self->read_channel();
+        });
+}
+
+void RunnerProcess::send(const channel::HostMessage& message) {
+    if (reaped_ || !why_.empty()) return;
+    writes_.push_back(channel::frame(message));
+    queued_bytes_ += writes_.back().size();
+    if (queued_bytes_ > kMaxQueuedBytes) {
+        return kill("stopped reading its channel (" + std::to_string(queued_bytes_ >> 20) +
+                    " MiB waiting)");
+    }
+    if (!writing_) write_next();
+}
+
+void RunnerProcess::write_next() {
+    if (writes_.empty() || reaped_) return;
+    writing_ = true;
+    asio::async_write(
+        channel_, asio::buffer(writes_.front()),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+            self->writing_ = false;
+            if (ec) return;  // the exit watch reports why
+            self->queued_bytes_ -= self->writes_.front().size();
+            self->writes_.pop_front();
+            self->write_next();
+        });
+}
+
+void RunnerProcess::read_output(asio::posix::stream_descriptor& pipe, std::string& partial,
+                                bool is_stderr) {
+    auto& buffer = is_stderr ? err_buffer_ : out_buffer_;
+    pipe.async_read_some(
+        asio::buffer(buffer), [self = shared_from_this(), &pipe, &partial, &buffer, is_stderr](
+                                  const boost::system::error_code& ec, std::size_t n) {
+            if (ec) {
+                if (!partial.empty()) self->log_line(partial, is_stderr);
+                partial.clear();
+                return;
+            }
+            partial.append(buffer.data(), n);
+            std::size_t start = 0;
+            for (std::size_t nl; (nl = partial.find('\n', start)) != std::string::npos;
+                 start = nl + 1) {
+                self->log_line(std::string_view(partial).substr(start, nl - start), is_stderr);
+            }
+            partial.erase(0, start);
+            if (partial.size() > kMaxLogLine) {
+                self->log_line(partial, is_stderr);
+                partial.clear();
+            }
+            self->read_output(pipe, partial, is_stderr);
+        });
+}
+
+void RunnerProcess::log_line(std::string_view line, bool is_stderr) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - log_window_ >= std::chrono::seconds(1)) {
+        if (log_dropped_ > 0) {
+            spdlog::warn("[{}] {} more output lines dropped (over {} a second)", id_, log_dropped_,
+                         kMaxLogLinesPerSecond);
+        }
+        log_window_ = now;
+        log_lines_ = 0;
+        log_dropped_ = 0;
+    }
+    if (++log_lines_ > kMaxLogLinesPerSecond) {
+        ++log_dropped_;
+        return;
+    }
+    std::string clean(line.substr(0, kMaxLogLine));
+    for (char& c : clean) {
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t') c = '?';
+    }
+    if (is_stderr) {
+        spdlog::warn("[{}] {}", id_, clean);
+    } else {
+        spdlog::info("[{}] {}", id_, clean);
+    }
+}
+
+void RunnerProcess::watch_exit() {
+    pidfd_.async_wait(asio::posix::stream_descriptor::wait_read,
+                      [self = shared_from_this()](const boost::system::error_code& ec) {
+                          if (!ec) self->reap(false);
+                      });
+}
+
+void RunnerProcess::reap(bool block) {
+    if (reaped_) return;
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, block ? 0 : WNOHANG);
+    if (r == 0) return watch_exit();
+    reaped_ = true;
+    const std::string why = why_.empty() ? describe_exit(status) : why_;
+    boost::system::error_code ignored;
+    channel_.close(ignored);
+    pidfd_.close(ignored);
+    grace_.cancel();
+    auto on_exit = std::move(handlers_.on_exit);
+    handlers_ = {};
+    if (on_exit) on_exit(why);
+}
+
+std::string RunnerProcess::describe_exit(int status) const {
+    if (WIFSIGNALED(status)) {
+        const char* name = ::sigabbrev_np(WTERMSIG(status));
+        return name ? std::string("killed by SIG") + name
+                    : "killed by signal " + std::to_string(WTERMSIG(status));
+    }
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (code == 0) return "exited";
+    if (code == channel::kExitOutOfMemory)
+        return "ran out of memory (limit " + std::to_string(memory_limit_mb_) + " MiB)";
+    if (code == channel::kExitChannel) return "lost its channel to the host";
+    return "exited with status " + std::to_string(code);
+}
+
+void RunnerProcess::kill(const std::string& why) {
+    if (reaped_) return;
+    if (why_.empty()) why_ = why;
+    ::kill(pid_, SIGKILL);
+    if (!pidfd_.is_open()) reap(true);
+}
+
+void RunnerProcess::shutdown(std::chrono::milliseconds grace) {
+    if (reaped_) return;
+    channel::HostMessage bye;
+    bye.set_shutdown(true);
+    send(bye);
+    grace_.expires_after(grace);
+    grace_.async_wait([self = shared_from_this(), grace](const boost::system::error_code& ec) {
+        if (!ec && !self->reaped_)
+            self->kill("did not stop within " + std::to_string(grace.count()) + " ms");
+    });
+}
+
+void RunnerProcess::detach() {
+    handlers_ = {};
+    kill("stopped by the host");
+}
+
+}  // namespace meshbot::plugins
