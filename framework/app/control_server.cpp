@@ -62,15 +62,9 @@ std::string_view next_word(std::string_view& text) {
     return word;
 }
 
-// A request as the log shows it: anything a client sends is untrusted, so no control
-// characters (terminal escapes) and a bounded length.
+// A request as the log shows it: anything a client sends is untrusted.
 std::string printable(std::string_view text) {
-    std::string out = plugins::truncate_utf8(text, 80);
-    for (char& c : out) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) c = '?';
-    }
-    return out;
+    return plugins::printable(text, 80);
 }
 
 // Answers are one line by contract, whatever a handler returns.

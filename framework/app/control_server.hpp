@@ -24,9 +24,8 @@
 
 namespace meshbot::app {
 
-inline constexpr std::size_t kMaxRequest = 256;
-inline constexpr std::size_t kMaxAnswer =
-    256 * 1024;  // bytes, a whole plugin table  // bytes, without the newline
+inline constexpr std::size_t kMaxRequest = 256;        // bytes, without the newline
+inline constexpr std::size_t kMaxAnswer = 256 * 1024;  // bytes: a whole plugin table
 inline constexpr std::chrono::seconds kClientDeadline{5};
 // The daemon never serves more clients at once than this; more get "error: busy".
 inline constexpr std::size_t kMaxClients = 16;

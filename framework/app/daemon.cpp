@@ -11,6 +11,7 @@
 
 #include "app/bot.hpp"
 #include "app/control_server.hpp"
+#include "nodes/store_files.hpp"
 
 #include <algorithm>
 
@@ -114,6 +115,16 @@ int list_plugins(const config::AppConfig& config) {
         const std::string table = unescape_lines(std::string_view(daemon.answer).substr(4));
         std::fputs(table.c_str(), stdout);
         return 0;
+    }
+    // No answer, yet a daemon holds the data directory: starting its plugins here would have
+    // them write their stores behind its back.
+    nodes::DirectoryLock lock;
+    if (!lock.try_lock(config.bot.data_dir)) {
+        std::fprintf(stderr,
+                     "meshbot: a running bot holds %s but its control socket did not answer (%s)\n",
+                     config.bot.data_dir.c_str(),
+                     daemon.reached ? daemon.answer.c_str() : daemon.error.c_str());
+        return 1;
     }
     boost::asio::io_context io;
     spdlog::set_level(spdlog::level::critical);  // the table below says it all

@@ -1,6 +1,7 @@
 // meshbot: a bot host that owns the one connection to a Meshtastic radio.
 
 #include <boost/program_options.hpp>
+#include <csignal>
 #include <iostream>
 #include <optional>
 #include <vector>
@@ -46,6 +47,9 @@ std::optional<meshbot::config::LoadResult> load(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A write to a closed socket (a runner that died, a control client gone) is an error to
+    // handle, not a reason for the bot to die.
+    std::signal(SIGPIPE, SIG_IGN);
     po::options_description options("options");
     // clang-format off
     options.add_options()

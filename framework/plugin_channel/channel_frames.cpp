@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 
 namespace meshbot::channel {
 
@@ -16,23 +17,26 @@ std::string frame(const google::protobuf::MessageLite& message) {
 }
 
 std::optional<std::string_view> FrameReader::next(std::string& error) {
-    // Drop what the previous call handed out: its view was valid until now.
-    if (consumed_ > 0) {
-        buffer_.erase(0, consumed_);
-        consumed_ = 0;
+    // Drop what the previous call handed out (its view was valid until now); move the rest to
+    // the front only once half the buffer is spent, so many small messages cost linear time.
+    start_ += std::exchange(consumed_, 0);
+    if (start_ > 0 && start_ * 2 >= buffer_.size()) {
+        buffer_.erase(0, start_);
+        start_ = 0;
     }
-    if (buffer_.size() < 4) return std::nullopt;
+    const std::size_t available = buffer_.size() - start_;
+    if (available < 4) return std::nullopt;
     std::size_t size = 0;
     for (int i = 0; i < 4; ++i)
-        size |= static_cast<std::size_t>(static_cast<std::uint8_t>(buffer_[i])) << (8 * i);
+        size |= static_cast<std::size_t>(static_cast<std::uint8_t>(buffer_[start_ + i])) << (8 * i);
     if (size > kMaxMessage) {
         error = "a message of " + std::to_string(size) + " bytes (the limit is " +
                 std::to_string(kMaxMessage) + ")";
         return std::nullopt;
     }
-    if (buffer_.size() < 4 + size) return std::nullopt;
+    if (available < 4 + size) return std::nullopt;
     consumed_ = 4 + size;
-    return std::string_view(buffer_).substr(4, size);
+    return std::string_view(buffer_).substr(start_ + 4, size);
 }
 
 bool write_all(int fd, std::string_view bytes) {

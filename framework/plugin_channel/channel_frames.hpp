@@ -32,7 +32,8 @@ public:
 
 private:
     std::string buffer_;
-    std::size_t consumed_ = 0;
+    std::size_t start_ = 0;     // where the unread bytes begin
+    std::size_t consumed_ = 0;  // the message handed out last, dropped on the next call
 };
 
 // Blocking helpers for the runner's channel descriptor. False on EOF or error.

@@ -77,6 +77,11 @@ void CommandRouter::remove_owner(std::string_view owner) {
     std::erase_if(commands_, [&](const auto& item) { return item.second.owner == owner; });
 }
 
+void CommandRouter::remove(std::string_view name, std::string_view owner) {
+    const auto it = commands_.find(name);
+    if (it != commands_.end() && it->second.owner == owner) commands_.erase(it);
+}
+
 bool CommandRouter::channel_allowed(std::uint32_t channel) const {
     return std::find(config_.channels.begin(), config_.channels.end(), channel) !=
            config_.channels.end();

@@ -51,6 +51,8 @@ public:
     // Returns "" when added, otherwise why not (name taken, invalid, reserved).
     std::string add(CommandEntry entry);
     void remove_owner(std::string_view owner);
+    // Removes one command, if `owner` registered it.
+    void remove(std::string_view name, std::string_view owner);
     const std::map<std::string, CommandEntry, std::less<>>& commands() const { return commands_; }
 
     enum class Outcome {

@@ -57,7 +57,8 @@ std::vector<PluginStatus> PluginHost::statuses() const {
     std::vector<PluginStatus> out;
     for (const auto& p : plugins_) {
         out.push_back(p->status);
-        out.back().runner_pid = p->runner && p->runner->running() ? p->runner->pid() : 0;
+        out.back().runner_pid =
+            p->in_runner && p->runner && p->runner->running() ? p->runner->pid() : 0;
     }
     return out;
 }
@@ -96,17 +97,23 @@ void PluginHost::load_all() {
         if (plugin->status.state == PluginState::failed_load && plugin->manifest) load(*plugin);
     }
     for (const auto& p : plugins_) {
-        const auto& s = p->status;
-        if (s.state == PluginState::starting) continue;  // reported when its runner answers
-        if (s.state == PluginState::loaded) {
-            spdlog::info("plugin {} {}: loaded from {}", s.id, s.version, s.library.string());
-        } else if (s.state == PluginState::disabled_by_config) {
-            spdlog::info("plugin {}: {} ({})", s.id, to_string(s.state), s.reason);
-        } else {
-            spdlog::error("plugin {}: {}: {}", s.id, to_string(s.state), s.reason);
-        }
+        if (p->status.state != PluginState::starting) log_state(*p);  // else when it settles
     }
     sweep_pending();
+}
+
+void PluginHost::log_state(const PluginRecord& plugin) const {
+    const auto& s = plugin.status;
+    if (s.state == PluginState::loaded) {
+        const std::string where = plugin.in_runner && plugin.runner
+                                      ? " (runner pid " + std::to_string(plugin.runner->pid()) + ")"
+                                      : (plugin.in_runner ? "" : " (in the bot's process)");
+        spdlog::info("plugin {} {}: loaded from {}{}", s.id, s.version, s.library.string(), where);
+    } else if (s.state == PluginState::disabled_by_config) {
+        spdlog::info("plugin {}: {} ({})", s.id, to_string(s.state), s.reason);
+    } else {
+        spdlog::error("plugin {}: {}: {}", s.id, to_string(s.state), s.reason);
+    }
 }
 
 // One folder holds at most one plugin: its plugin.toml and the library it names.
@@ -238,12 +245,12 @@ void PluginHost::load(PluginRecord& plugin) {
     plugin.isolation = config_.plugins.isolation_of(plugin.id());
     plugin.status.isolation = plugin.isolation;
     if (!prepare(plugin)) return;
-    if (plugin.isolation == config::Isolation::process || force_runners_) {
-        plugin.status.state = PluginState::starting;
-        start_queue_.push_back(&plugin);
-        return start_next_runner();
-    }
-    load_in_process(plugin);
+    // In a runner: the plugin's home. In the bot: a runner checks the library first (entry
+    // point, ABI, id), so no code of a library that will be refused runs in the bot.
+    plugin.in_runner = plugin.isolation == config::Isolation::process || force_runners_;
+    plugin.status.state = PluginState::starting;
+    start_queue_.push_back(&plugin);
+    start_next_runner();
 }
 
 void PluginHost::load_in_process(PluginRecord& plugin) {
@@ -300,13 +307,13 @@ void PluginHost::load_in_process(PluginRecord& plugin) {
 void PluginHost::unload(PluginRecord& plugin) {
     if (plugin.restart_timer) plugin.restart_timer->cancel();
     std::erase(start_queue_, &plugin);
-    if (plugin.runner) {
-        if (starting_now_ == &plugin) {
-            starting_now_ = nullptr;
-            if (!stopping_) start_next_runner();
-        }
-        // Killed now: unload() runs when the loop may stop any moment (see stop() otherwise).
-        plugin.runner->abandon();
+    if (starting_now_ == &plugin) {
+        starting_now_ = nullptr;
+        if (!stopping_) start_next_runner();
+    }
+    // Killed now: unload() runs when the loop may stop any moment (see stop() otherwise).
+    if (plugin.runner) plugin.runner->abandon();
+    if (plugin.in_runner) {
         release_registrations(plugin);
         flush_releases();
         return;

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -24,6 +25,7 @@
 #include "nodes/node_store.hpp"
 #include "plugin_host/command_router.hpp"
 #include "plugin_host/kv_store.hpp"
+#include "plugin_host/line_budget.hpp"
 #include "plugin_host/manifest.hpp"
 #include "plugin_host/plugin_config.hpp"
 #include "plugin_host/runner_bridge.hpp"
@@ -125,6 +127,9 @@ public:
     void runner_started(PluginRecord& plugin, const channel::Started& started);
     void runner_start_failed(PluginRecord& plugin, const channel::StartFailed& failed);
     void runner_exited(PluginRecord& plugin, const std::string& why, bool had_started);
+    // A restarting plugin's commands answer "busy" through stand-ins that keep their names
+    // from other plugins; its new runner takes each back as it registers it again.
+    void take_back_stand_in(PluginRecord& plugin, const std::string& name);
     void warn_slow(PluginRecord& plugin, std::string_view what,
                    std::chrono::steady_clock::duration took);
     // Runs the release functions of what plugins dropped; never while plugin code runs.
@@ -207,12 +212,15 @@ private:
     void start_next_runner();
     void runner_settled(PluginRecord& plugin);
     void schedule_restart(PluginRecord& plugin);
-    void add_busy_commands(PluginRecord& plugin);
+    std::vector<CommandEntry> commands_of(const PluginRecord& plugin) const;
+    void add_stand_ins(PluginRecord& plugin, std::vector<CommandEntry> commands);
+    void drop_stand_ins(PluginRecord& plugin);
     // Counts a fault (exception or crash) in the window; true when the plugin is now faulted.
     bool count_fault(PluginRecord& plugin, std::string_view what);
     void check_stopped();
     bool audit(PluginRecord& plugin);
     void fail(PluginRecord& plugin, PluginState state, std::string reason);
+    void log_state(const PluginRecord& plugin) const;
     void unload(PluginRecord& plugin);
     void release_registrations(PluginRecord& plugin);
     void defer_release(Closure closure);
@@ -274,8 +282,11 @@ struct PluginRecord {
     unsigned faults = 0;  // since start, for messages; fault_times decides
     std::deque<std::chrono::steady_clock::time_point> fault_times;  // within the fault window
     config::Isolation isolation = config::Isolation::process;
-    std::unique_ptr<RunnerBridge> runner;  // out of process: the runner's bridge
+    bool in_runner = false;  // runs in its runner (else: checked by one, then loaded here)
+    std::unique_ptr<RunnerBridge> runner;  // its runner's bridge
     std::unique_ptr<boost::asio::steady_timer> restart_timer;
+    LineBudget log_budget;            // its log() lines
+    std::set<std::string> stand_ins;  // its commands that answer "busy" while it restarts
     std::string last_refusal;  // why the host last refused a call, for the init failure message
     std::shared_ptr<std::atomic<int>> work_in_flight = std::make_shared<std::atomic<int>>(0);
 
@@ -283,7 +294,7 @@ struct PluginRecord {
     bool active() const {
         return status.state == PluginState::loaded || status.state == PluginState::starting;
     }
-    bool out_of_process() const { return runner != nullptr; }
+    bool out_of_process() const { return in_runner; }
 };
 
 }  // namespace meshbot::plugins

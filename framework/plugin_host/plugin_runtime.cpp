@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "plugin_host/plugin_host.hpp"
+#include "plugin_host/utf8_chunker.hpp"
 #include "portnums.pb.h"
 #include "radio/radio_info.hpp"
 
@@ -15,6 +16,8 @@ namespace meshbot::plugins {
 namespace {
 
 constexpr std::size_t kRememberedEvents = 1024;
+// A plugin timer further out than this is a bug (or an overflow waiting to happen).
+constexpr std::uint64_t kMaxTimerMs = 366ull * 24 * 3600 * 1000;
 constexpr auto kDefaultResponseTimeout = std::chrono::seconds(60);
 
 spdlog::level::level_enum to_spdlog(mb_log_level level) {
@@ -114,7 +117,14 @@ bool PluginHost::on_loop_thread(PluginRecord& plugin, const char* call) {
 }
 
 void PluginHost::log(PluginRecord& plugin, mb_log_level level, std::string_view text) {
-    spdlog::log(to_spdlog(level), "[{}] {}", plugin.id(), text);
+    unsigned dropped = 0;
+    const bool take = plugin.log_budget.take(std::chrono::steady_clock::now(), dropped);
+    if (dropped > 0) {
+        spdlog::warn("[{}] {} log lines dropped (over {} a second)", plugin.id(), dropped,
+                     LineBudget::kLinesPerSecond);
+    }
+    if (take)
+        spdlog::log(to_spdlog(level), "[{}] {}", plugin.id(), printable(text, kMaxLogLineBytes));
 }
 
 void PluginHost::report_fault(PluginRecord& plugin, std::string_view what) {
@@ -129,7 +139,9 @@ void PluginHost::report_fault(PluginRecord& plugin, std::string_view what) {
         plugin.id(), plugin.fault_times.size());
     router_.remove_owner(plugin.id());
     // We may be inside the plugin's own code right now: unload once it has returned.
-    boost::asio::post(executor_, [this, p = &plugin] { unload(*p); });
+    boost::asio::post(executor_, [this, p = &plugin] {
+        if (p->status.state == PluginState::faulted) unload(*p);  // not if restarted meanwhile
+    });
 }
 
 std::uint64_t PluginHost::remember_event(const pb::MeshPacket& packet) {
@@ -314,7 +326,10 @@ std::uint64_t PluginHost::subscribe(PluginRecord& plugin, mb_event_kind kind, st
 
 void PluginHost::unsubscribe(PluginRecord& plugin, std::uint64_t id) {
     auto it = subscriptions_.find(id);
-    if (it == subscriptions_.end() || it->second.plugin != &plugin) return;
+    // A command's record (kind invalid) is not a subscription: the router still calls it.
+    if (it == subscriptions_.end() || it->second.plugin != &plugin ||
+        it->second.kind == MB_EVENT_INVALID)
+        return;
     defer_release(it->second.closure);
     subscriptions_.erase(it);
 }
@@ -412,7 +427,8 @@ void PluginHost::on_link_down(std::string_view reason) {
 std::uint64_t PluginHost::timer_start(PluginRecord& plugin, std::uint64_t delay_ms,
                                       std::uint64_t period_ms, mb_timer_fn fn, void* user,
                                       mb_release_fn release) {
-    if (fn == nullptr) {
+    if (fn == nullptr || delay_ms > kMaxTimerMs || period_ms > kMaxTimerMs) {
+        if (fn) spdlog::error("plugin {}: refused a timer over a year away", plugin.id());
         defer_release({user, release});
         return 0;
     }
@@ -482,6 +498,7 @@ mb_result PluginHost::post_work(PluginRecord& plugin, mb_work_fn work, mb_work_f
 
 void PluginHost::release_registrations(PluginRecord& plugin) {
     router_.remove_owner(plugin.id());
+    plugin.stand_ins.clear();
     std::erase_if(subscriptions_, [&](auto& item) {
         if (item.second.plugin != &plugin) return false;
         defer_release(item.second.closure);

@@ -15,6 +15,10 @@ using channel::view;
 
 constexpr std::size_t kNodesPerAnswer = 500;  // node_each answers in parts of this many
 constexpr auto kMinStartTime = std::chrono::seconds(10);
+// What one plugin may hold at once; far above any real plugin, it bounds a hostile one.
+constexpr std::size_t kMaxRegistrations = 10000;
+// Callbacks sent and not yet returned; a runner this far behind is not keeping up.
+constexpr std::size_t kMaxInFlight = 10000;
 
 std::string seconds(std::chrono::milliseconds d) {
     return fmt::format("{:g} s", static_cast<double>(d.count()) / 1000.0);
@@ -40,7 +44,6 @@ RunnerBridge::~RunnerBridge() {
 
 bool RunnerBridge::start(const RunnerOptions& options, std::string& error) {
     abandon();
-    commands_.clear();
     in_flight_.clear();
     started_ = false;
     RunnerProcess::Handlers handlers{
@@ -90,13 +93,17 @@ void RunnerBridge::on_message(channel::RunnerMessage& message) {
         case channel::RunnerMessage::kStarted:
             if (started_) return protocol_error("started twice");
             started_ = true;
+            // Callbacks sent while create() ran start their clock now.
+            if (!in_flight_.empty()) deadline_ = std::chrono::steady_clock::now() + timeout_;
             arm_watchdog();
             return host_.runner_started(plugin_, message.started());
         case channel::RunnerMessage::kStartFailed:
             if (started_) return protocol_error("a start failure after starting");
             started_ = true;
-            return host_.runner_start_failed(plugin_, message.start_failed());
+            host_.runner_start_failed(plugin_, message.start_failed());
+            return kill("failed to start");  // it has nothing more to do, nor to ask
         case channel::RunnerMessage::kCall:
+            if (!plugin_.active()) return;  // a runner on its way out gets no more answers
             on_call(*message.mutable_call());
             return on_call_done();
         case channel::RunnerMessage::kReturned:
@@ -137,9 +144,13 @@ void RunnerBridge::invoke(std::uint64_t closure, const std::string& what, channe
     if (!process_) return;
     invoke.set_seq(next_seq_++);
     invoke.set_closure(closure);
-    if (in_flight_.empty()) {
+    if (in_flight_.size() >= kMaxInFlight) {
+        return kill("fell " + std::to_string(kMaxInFlight) + " callbacks behind");
+    }
+    // Before Started the start deadline runs; the callbacks' clocks start with Started.
+    if (in_flight_.empty() && started_) {
         deadline_ = std::chrono::steady_clock::now() + timeout_;
-        if (started_) arm_watchdog();
+        arm_watchdog();
     }
     in_flight_.push_back(InFlight{invoke.seq(), what});
     channel::HostMessage message;
@@ -150,6 +161,11 @@ void RunnerBridge::invoke(std::uint64_t closure, const std::string& what, channe
 RunnerBridge::Proxy* RunnerBridge::proxy(std::uint64_t closure, std::string what) {
     if (closure == 0 || proxies_.count(closure)) {
         protocol_error("closure number " + std::to_string(closure) + " reused");
+        return nullptr;
+    }
+    if (proxies_.size() >= kMaxRegistrations) {
+        protocol_error("more than " + std::to_string(kMaxRegistrations) +
+                       " commands, subscriptions, timers and sends at once");
         return nullptr;
     }
     auto& p = proxies_[closure];
@@ -239,19 +255,29 @@ void RunnerBridge::on_call(channel::Call& call) {
         a.set_result(result);
         if (call.request() != 0) answer(a);
     };
+    // The runner keeps texts to kMaxText; one that does not is not the runner we started.
+    auto too_long = [&](const std::string& text) {
+        if (text.size() <= channel::kMaxText) return false;
+        protocol_error("a text of " + std::to_string(text.size()) + " bytes");
+        return true;
+    };
     auto node_into = [](void* user, const mb_node* n) {
         *static_cast<channel::Answer*>(user)->add_nodes() = channel::to_message(*n);
     };
 
     switch (call.body_case()) {
         case channel::Call::kLog:
+            if (too_long(call.log().text())) return;
             return api.log(h, static_cast<mb_log_level>(call.log().level()), mb(call.log().text()));
         case channel::Call::kReportFault:
+            if (too_long(call.report_fault())) return;
             return api.report_fault(h, mb(call.report_fault()));
         case channel::Call::kReply:
+            if (too_long(call.reply().text())) return;
             return reply(api.reply(h, call.reply().event(), mb(call.reply().text())));
         case channel::Call::kSendText: {
             const auto& m = call.send_text();
+            if (too_long(m.text())) return;
             return reply(api.send_text(h, m.to(), m.channel(), mb(m.text())));
         }
         case channel::Call::kSendData: {
@@ -274,8 +300,10 @@ void RunnerBridge::on_call(channel::Call& call) {
         }
         case channel::Call::kRegisterCommand: {
             const auto& m = call.register_command();
+            if (too_long(m.name()) || too_long(m.args()) || too_long(m.help())) return;
             Proxy* p = proxy(m.closure(), "command handler /" + m.name());
             if (!p) return;
+            host_.take_back_stand_in(plugin_, m.name());
             mb_command_spec spec{};
             spec.struct_size = sizeof spec;
             spec.name = mb(m.name());
@@ -285,7 +313,6 @@ void RunnerBridge::on_call(channel::Call& call) {
             spec.privileged = m.privileged();
             const mb_result result =
                 api.register_command(h, &spec, proxy_command, p, proxy_release);
-            if (result == MB_OK) commands_.push_back(m.name());
             return reply(result);
         }
         case channel::Call::kSubscribe: {

@@ -42,8 +42,6 @@ public:
     void abandon();
     bool running() const { return process_ && process_->running(); }
     int pid() const { return process_ ? process_->pid() : 0; }
-    // The names of the commands the current (or last) runner registered, for "busy" answers.
-    const std::vector<std::string>& commands() const { return commands_; }
 
 private:
     // What the host hands its api table as `user` for a callback of the plugin's.
@@ -82,7 +80,6 @@ private:
     bool started_ = false;  // Started or StartFailed seen from the current runner
 
     std::map<std::uint64_t, std::unique_ptr<Proxy>> proxies_;
-    std::vector<std::string> commands_;
     std::deque<InFlight> in_flight_;
     std::uint64_t next_seq_ = 1;
     boost::asio::steady_timer watchdog_;

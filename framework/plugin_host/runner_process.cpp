@@ -10,10 +10,13 @@
 #include <unistd.h>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 #include <cstring>
 
 #include "plugin_channel/runner_contract.hpp"
+#include "plugin_host/utf8_chunker.hpp"
 
 extern char** environ;
 
@@ -23,10 +26,9 @@ namespace {
 
 namespace asio = boost::asio;
 
-// A runner that lets this much pile up unread is not listening any more.
-constexpr std::size_t kMaxQueuedBytes = 16u << 20;
-constexpr std::size_t kMaxLogLine = 1000;
-constexpr unsigned kMaxLogLinesPerSecond = 100;
+// A runner that lets this much pile up unread is not listening any more (a node_each answer
+// over a 100,000-node store is about 15 MiB, queued at once).
+constexpr std::size_t kMaxQueuedBytes = 64u << 20;
 // A runner whose channel closed gets this long to be seen exiting before it is killed.
 constexpr auto kExitAfterClose = std::chrono::milliseconds(1000);
 
@@ -126,7 +128,10 @@ std::shared_ptr<RunnerProcess> RunnerProcess::spawn(asio::any_io_executor execut
     sigfillset(&all);
     posix_spawnattr_setsigmask(&setup.attributes, &none);
     posix_spawnattr_setsigdefault(&setup.attributes, &all);
-    posix_spawnattr_setflags(&setup.attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    // A process group of its own: whatever the plugin starts ends with its runner.
+    posix_spawnattr_setpgroup(&setup.attributes, 0);
+    posix_spawnattr_setflags(
+        &setup.attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 
     pid_t pid = -1;
     const int rc = ::posix_spawn(&pid, args[0].c_str(), &setup.actions, &setup.attributes,
@@ -143,6 +148,8 @@ std::shared_ptr<RunnerProcess> RunnerProcess::spawn(asio::any_io_executor execut
     self->channel_.non_blocking(true);
     self->stdout_.assign(out_read.release());
     self->stderr_.assign(err_read.release());
+    self->stdout_.non_blocking(true);
+    self->stderr_.non_blocking(true);
     const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
     if (pidfd >= 0) {
         self->pidfd_.assign(pidfd);
@@ -156,10 +163,16 @@ std::shared_ptr<RunnerProcess> RunnerProcess::spawn(asio::any_io_executor execut
 
 RunnerProcess::~RunnerProcess() {
     if (!reaped_ && pid_ > 0) {
-        ::kill(pid_, SIGKILL);
+        kill_group();
         int status = 0;
-        ::waitpid(pid_, &status, 0);
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
     }
+}
+
+void RunnerProcess::kill_group() const {
+    ::kill(-pid_, SIGKILL);  // the runner and anything the plugin started
+    ::kill(pid_, SIGKILL);   // in case it never got its own group
 }
 
 void RunnerProcess::read_channel() {
@@ -235,7 +248,7 @@ void RunnerProcess::read_output(asio::posix::stream_descriptor& pipe, std::strin
                 self->log_line(std::string_view(partial).substr(start, nl - start), is_stderr);
             }
             partial.erase(0, start);
-            if (partial.size() > kMaxLogLine) {
+            if (partial.size() > kMaxLogLineBytes) {
                 self->log_line(partial, is_stderr);
                 partial.clear();
             }
@@ -244,24 +257,14 @@ void RunnerProcess::read_output(asio::posix::stream_descriptor& pipe, std::strin
 }
 
 void RunnerProcess::log_line(std::string_view line, bool is_stderr) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - log_window_ >= std::chrono::seconds(1)) {
-        if (log_dropped_ > 0) {
-            spdlog::warn("[{}] {} more output lines dropped (over {} a second)", id_, log_dropped_,
-                         kMaxLogLinesPerSecond);
-        }
-        log_window_ = now;
-        log_lines_ = 0;
-        log_dropped_ = 0;
+    unsigned dropped = 0;
+    const bool take = log_budget_.take(std::chrono::steady_clock::now(), dropped);
+    if (dropped > 0) {
+        spdlog::warn("[{}] {} output lines dropped (over {} a second)", id_, dropped,
+                     LineBudget::kLinesPerSecond);
     }
-    if (++log_lines_ > kMaxLogLinesPerSecond) {
-        ++log_dropped_;
-        return;
-    }
-    std::string clean(line.substr(0, kMaxLogLine));
-    for (char& c : clean) {
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t') c = '?';
-    }
+    if (!take) return;
+    const std::string clean = printable(line, kMaxLogLineBytes);
     if (is_stderr) {
         spdlog::warn("[{}] {}", id_, clean);
     } else {
@@ -278,18 +281,69 @@ void RunnerProcess::watch_exit() {
 
 void RunnerProcess::reap(bool block) {
     if (reaped_) return;
+    // Seen exited but not reaped yet: its pid (and process group id) cannot be reused until
+    // waitpid, so the group can be killed safely first.
+    siginfo_t info{};
+    int rc;
+    do {
+        rc = ::waitid(P_PID, static_cast<id_t>(pid_), &info,
+                      WEXITED | WNOWAIT | (block ? 0 : WNOHANG));
+    } while (rc < 0 && errno == EINTR);
+    if (rc == 0 && info.si_pid == 0) return watch_exit();  // not yet
+    kill_group();
     int status = 0;
-    const pid_t r = ::waitpid(pid_, &status, block ? 0 : WNOHANG);
-    if (r == 0) return watch_exit();
+    pid_t r;
+    do {
+        r = ::waitpid(pid_, &status, 0);
+    } while (r < 0 && errno == EINTR);
     reaped_ = true;
-    const std::string why = why_.empty() ? describe_exit(status) : why_;
+    const std::string why = !why_.empty() ? why_
+                            : r == pid_   ? describe_exit(status)
+                                          : "ended (its exit status was lost)";
+    drain();
     boost::system::error_code ignored;
     channel_.close(ignored);
+    stdout_.close(ignored);
+    stderr_.close(ignored);
     pidfd_.close(ignored);
     grace_.cancel();
     auto on_exit = std::move(handlers_.on_exit);
     handlers_ = {};
     if (on_exit) on_exit(why);
+}
+
+// What the runner said before it died is still in the channel and the pipes: read it all
+// (without waiting: a process the plugin started may hold a pipe open), so its last log lines
+// and calls are not lost.
+void RunnerProcess::drain() {
+    char buffer[64 * 1024];
+    for (;;) {
+        const ssize_t n = ::recv(channel_.native_handle(), buffer, sizeof buffer, MSG_DONTWAIT);
+        if (n <= 0) break;
+        reader_.feed(buffer, static_cast<std::size_t>(n));
+    }
+    std::string error;
+    while (auto bytes = reader_.next(error)) {
+        channel::RunnerMessage message;
+        if (!message.ParseFromArray(bytes->data(), static_cast<int>(bytes->size()))) break;
+        if (handlers_.on_message) handlers_.on_message(message);
+    }
+    auto drain_pipe = [&](asio::posix::stream_descriptor& pipe, std::string& partial,
+                          bool is_stderr) {
+        if (!pipe.is_open()) return;
+        for (;;) {
+            const ssize_t n = ::read(pipe.native_handle(), buffer, sizeof buffer);
+            if (n <= 0) break;
+            partial.append(buffer, static_cast<std::size_t>(n));
+        }
+        std::size_t start = 0;
+        for (std::size_t nl; (nl = partial.find('\n', start)) != std::string::npos; start = nl + 1)
+            log_line(std::string_view(partial).substr(start, nl - start), is_stderr);
+        if (start < partial.size()) log_line(std::string_view(partial).substr(start), is_stderr);
+        partial.clear();
+    };
+    drain_pipe(stdout_, stdout_partial_, false);
+    drain_pipe(stderr_, stderr_partial_, true);
 }
 
 std::string RunnerProcess::describe_exit(int status) const {
@@ -309,8 +363,10 @@ std::string RunnerProcess::describe_exit(int status) const {
 void RunnerProcess::kill(const std::string& why) {
     if (reaped_) return;
     if (why_.empty()) why_ = why;
-    ::kill(pid_, SIGKILL);
-    if (!pidfd_.is_open()) reap(true);
+    kill_group();
+    // Without a pidfd nothing else will notice the exit. Not from here: the caller may be one of
+    // the handlers that reaping drops.
+    if (!pidfd_.is_open()) asio::post(executor_, [self = shared_from_this()] { self->reap(true); });
 }
 
 void RunnerProcess::shutdown(std::chrono::milliseconds grace) {

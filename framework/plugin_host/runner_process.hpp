@@ -19,6 +19,7 @@
 
 #include "plugin_channel.pb.h"
 #include "plugin_channel/channel_frames.hpp"
+#include "plugin_host/line_budget.hpp"
 
 namespace meshbot::plugins {
 
@@ -69,6 +70,8 @@ private:
     void log_line(std::string_view line, bool is_stderr);
     void watch_exit();
     void reap(bool block);
+    void drain();
+    void kill_group() const;
     std::string describe_exit(int status) const;
 
     boost::asio::any_io_executor executor_;
@@ -90,10 +93,7 @@ private:
     std::size_t queued_bytes_ = 0;
     bool writing_ = false;
     std::string stdout_partial_, stderr_partial_;
-    // A plugin that floods its stdout cannot flood the bot's log: lines per second are capped.
-    std::chrono::steady_clock::time_point log_window_{};
-    unsigned log_lines_ = 0;
-    unsigned log_dropped_ = 0;
+    LineBudget log_budget_;
     std::vector<char> out_buffer_, err_buffer_;
 };
 

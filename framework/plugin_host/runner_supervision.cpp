@@ -32,7 +32,6 @@ fs::path default_runner() {
 }  // namespace
 
 void PluginHost::start_runner(PluginRecord& plugin) {
-    router_.remove_owner(plugin.id());  // the "busy" stand-ins of a crashed runner
     if (!plugin.runner) {
         plugin.runner = std::make_unique<RunnerBridge>(executor_, *this, plugin,
                                                        millis(config_.plugins.callback_timeout));
@@ -42,6 +41,7 @@ void PluginHost::start_runner(PluginRecord& plugin) {
     options.library = plugin.manifest->library_path();
     options.id = plugin.id();
     options.memory_limit_mb = config_.plugins.memory_limit_mb;
+    options.probe = !plugin.in_runner;
     if (config_.radio.transport == config::Transport::tcp) {
         options.radio_host = config_.radio.host;
         options.radio_port = config_.radio.port;
@@ -70,13 +70,17 @@ void PluginHost::runner_settled(PluginRecord& plugin) {
     start_next_runner();
 }
 
-void PluginHost::runner_started(PluginRecord& plugin, const channel::Started& started) {
+void PluginHost::runner_started(PluginRecord& plugin, const channel::Started&) {
     runner_settled(plugin);
     if (plugin.status.state != PluginState::starting) return;
+    if (!plugin.in_runner) {  // the library passed its checks: now it may load in the bot
+        load_in_process(plugin);
+        return log_state(plugin);
+    }
     plugin.status.state = PluginState::loaded;
+    drop_stand_ins(plugin);  // commands it did not register again
     if (plugin.status.restarts == 0) {
-        spdlog::info("plugin {} {}: loaded from {} (runner pid {})", plugin.id(), started.version(),
-                     plugin.status.library.string(), plugin.runner->pid());
+        log_state(plugin);
     } else {
         spdlog::info("plugin {}: restarted (runner pid {}, restart {})", plugin.id(),
                      plugin.runner->pid(), plugin.status.restarts);
@@ -103,16 +107,22 @@ void PluginHost::runner_start_failed(PluginRecord& plugin, const channel::StartF
             break;
     }
     fail(plugin, state, why);
-    spdlog::error("plugin {}: {}: {}", plugin.id(), to_string(state), why);
+    log_state(plugin);
 }
 
 void PluginHost::runner_exited(PluginRecord& plugin, const std::string& why, bool had_started) {
     runner_settled(plugin);
-    const bool crashed = !stopping_ && plugin.active();
-    std::vector<CommandEntry> commands;  // taken over by "busy" stand-ins below
-    for (const auto& [name, entry] : router_.commands()) {
-        if (entry.owner == plugin.id()) commands.push_back(entry);
+    if (!plugin.in_runner) {  // the check's runner: it ended before saying yes or no
+        if (plugin.status.state == PluginState::starting) {
+            fail(plugin, PluginState::failed_load,
+                 plugin.status.library.string() + ": its library crashed a runner checking it (" +
+                     why + ")");
+            log_state(plugin);
+        }
+        return check_stopped();
     }
+    const bool crashed = !stopping_ && plugin.active();
+    auto commands = commands_of(plugin);  // taken over by "busy" stand-ins below
     release_registrations(plugin);
     flush_releases();
     if (!crashed) return check_stopped();
@@ -134,6 +144,19 @@ void PluginHost::runner_exited(PluginRecord& plugin, const std::string& why, boo
     }
     plugin.status.state = PluginState::crashed;
     plugin.status.reason = what;
+    add_stand_ins(plugin, std::move(commands));
+    schedule_restart(plugin);
+}
+
+std::vector<CommandEntry> PluginHost::commands_of(const PluginRecord& plugin) const {
+    std::vector<CommandEntry> out;
+    for (const auto& [name, entry] : router_.commands()) {
+        if (entry.owner == plugin.id()) out.push_back(entry);
+    }
+    return out;
+}
+
+void PluginHost::add_stand_ins(PluginRecord& plugin, std::vector<CommandEntry> commands) {
     for (auto& entry : commands) {
         entry.handler = [this, id = plugin.id()](const CommandCall& call) {
             const auto it = events_.find(call.event);
@@ -141,9 +164,19 @@ void PluginHost::runner_exited(PluginRecord& plugin, const std::string& why, boo
             mesh_.send_text(it->second.to, it->second.channel,
                             id + " is restarting, try again in a few seconds");
         };
-        router_.add(std::move(entry));
+        const std::string name = entry.name;
+        if (router_.add(std::move(entry)).empty()) plugin.stand_ins.insert(name);
     }
-    schedule_restart(plugin);
+}
+
+void PluginHost::take_back_stand_in(PluginRecord& plugin, const std::string& name) {
+    if (plugin.stand_ins.erase(name) > 0) router_.remove(name, plugin.id());
+}
+
+void PluginHost::drop_stand_ins(PluginRecord& plugin) {
+    for (const auto& name : plugin.stand_ins)
+        router_.remove(name, plugin.id());
+    plugin.stand_ins.clear();
 }
 
 bool PluginHost::count_fault(PluginRecord& plugin, std::string_view) {
@@ -188,12 +221,15 @@ std::string PluginHost::restart(std::string_view id) {
     plugin.fault_times.clear();
     plugin.last_refusal.clear();
     if (plugin.restart_timer) plugin.restart_timer->cancel();
+    auto commands = commands_of(plugin);
     unload(plugin);
     ++plugin.status.restarts;
-    if (plugin.isolation == config::Isolation::process || force_runners_) {
+    if (plugin.in_runner) {
         start_runner(plugin);
+        if (plugin.status.state == PluginState::starting)
+            add_stand_ins(plugin, std::move(commands));
     } else {
-        load_in_process(plugin);
+        load_in_process(plugin);  // its library was checked when it first loaded
     }
     return {};
 }
@@ -205,9 +241,9 @@ void PluginHost::stop(std::chrono::milliseconds grace, std::function<void()> don
     for (auto it = plugins_.rbegin(); it != plugins_.rend(); ++it) {
         PluginRecord& plugin = **it;
         if (plugin.restart_timer) plugin.restart_timer->cancel();
-        if (plugin.runner && plugin.runner->running()) {
+        if (plugin.in_runner && plugin.runner && plugin.runner->running()) {
             plugin.runner->stop(grace);
-        } else if (plugin.instance || plugin.library.is_loaded()) {
+        } else if (plugin.instance || plugin.library.is_loaded() || plugin.runner) {
             unload(plugin);
         }
     }

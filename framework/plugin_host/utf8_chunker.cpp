@@ -147,6 +147,15 @@ std::string sanitize_utf8(std::string_view text) {
     return out;
 }
 
+std::string printable(std::string_view text, std::size_t max_bytes) {
+    std::string out = truncate_utf8(text, max_bytes);
+    for (char& c : out) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) c = '?';
+    }
+    return out;
+}
+
 std::string truncate_utf8(std::string_view text, std::size_t max_bytes) {
     std::string clean = sanitize_utf8(text);
     if (clean.size() <= max_bytes) return clean;

@@ -21,6 +21,9 @@ std::string sanitize_utf8(std::string_view text);
 // inside the limit when something was cut (and trailing blanks before it dropped). Below 3
 // bytes there is no room for "…" and the text is only cut.
 std::string truncate_utf8(std::string_view text, std::size_t max_bytes);
+// Untrusted text (a plugin's log line, a control request) as one safe log line: at most
+// `max_bytes`, cut on a code point, control characters (terminal escapes, line breaks) as '?'.
+std::string printable(std::string_view text, std::size_t max_bytes);
 
 // `text` (sanitized) as one part when it fits in `max_bytes`, else as parts "(i/n) body", each
 // at most `max_bytes` bytes including that prefix, cut between code points. A cut prefers

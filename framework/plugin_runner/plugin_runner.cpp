@@ -44,8 +44,14 @@ void PluginRunner::drop_closure(std::uint64_t id) {
 }
 
 void PluginRunner::release_all() {
-    while (!closures_.empty())
-        drop_closure(closures_.begin()->first);
+    // A post_work job's user may still be in its work() on a worker: it is left alone (the
+    // process exits next), never released under the worker's feet.
+    std::vector<std::uint64_t> ids;
+    for (const auto& [id, c] : closures_) {
+        if (c.work == nullptr) ids.push_back(id);
+    }
+    for (const auto id : ids)
+        drop_closure(id);
 }
 
 template <typename Fn>
@@ -185,12 +191,8 @@ mb_result PluginRunner::post_work(mb_work_fn work, mb_work_fn done, void* user,
         if (release_fn) release_fn(user);
         return MB_ERR_ARGUMENT;
     }
-    Closure c;
-    c.work = work;
-    c.done = done;
-    c.user = user;
-    c.release = release_fn;
-    const std::uint64_t id = keep(c);
+    const std::uint64_t id =
+        keep({.work = work, .done = done, .user = user, .release = release_fn});
     {
         const std::lock_guard lock(jobs_mutex_);
         jobs_.push_back(Job{id, work, user});

@@ -205,11 +205,9 @@ mb_result PluginRunner::send_data(const mb_data_request& request, mb_send_fn don
     m.set_want_ack(request.want_ack);
     m.set_want_response(request.want_response);
     m.set_timeout_ms(request.timeout_ms);
-    Closure closure;
-    closure.send = done;
-    closure.user = user;
-    closure.release = release;
-    m.set_closure(keep(closure));  // the host releases it once the send has ended
+    m.set_closure(keep({.send = done,
+                        .user = user,
+                        .release = release}));  // the host releases it once the send has ended
     std::uint64_t id = 0;
     const mb_result result = call_result(c, &id);
     if (result == MB_OK && out_id) *out_id = static_cast<std::uint32_t>(id);
@@ -225,11 +223,7 @@ mb_result PluginRunner::register_command(const mb_command_spec& spec, mb_command
     m.set_help(std::string(view(spec.help)));
     m.set_scope(spec.scope);
     m.set_privileged(spec.privileged != 0);
-    Closure closure;
-    closure.command = fn;
-    closure.user = user;
-    closure.release = release;
-    m.set_closure(keep(closure));
+    m.set_closure(keep({.command = fn, .user = user, .release = release}));
     return call_result(c);
 }
 
@@ -239,11 +233,7 @@ std::uint64_t PluginRunner::subscribe(mb_event_kind kind, std::uint32_t portnum,
     auto& m = *c.mutable_subscribe();
     m.set_kind(kind);
     m.set_portnum(portnum);
-    Closure closure;
-    closure.event = fn;
-    closure.user = user;
-    closure.release = release;
-    m.set_closure(keep(closure));
+    m.set_closure(keep({.event = fn, .user = user, .release = release}));
     std::uint64_t id = 0;
     return call_result(c, &id) == MB_OK ? id : 0;
 }
@@ -260,11 +250,7 @@ std::uint64_t PluginRunner::timer_start(std::uint64_t delay_ms, std::uint64_t pe
     auto& m = *c.mutable_timer_start();
     m.set_delay_ms(delay_ms);
     m.set_period_ms(period_ms);
-    Closure closure;
-    closure.timer = fn;
-    closure.user = user;
-    closure.release = release;
-    m.set_closure(keep(closure));
+    m.set_closure(keep({.timer = fn, .user = user, .release = release}));
     std::uint64_t id = 0;
     return call_result(c, &id) == MB_OK ? id : 0;
 }

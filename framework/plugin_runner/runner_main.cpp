@@ -90,6 +90,7 @@ bool contain(const Options& o) {
     }
     // The runner dies with the host (and a host that died before this line is noticed here).
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != o.host_pid) return false;
+    std::signal(SIGPIPE, SIG_IGN);  // a host gone is noticed as a failed write
     const rlimit no_core{0, 0};
     ::setrlimit(RLIMIT_CORE, &no_core);
 #if !defined(__SANITIZE_ADDRESS__)  // ASan reserves terabytes of address space up front

@@ -208,6 +208,8 @@ TEST_CASE("a plugin that exhausts memory hits its runner's limit, not the bot's"
     dm(sim, "/eat");
     REQUIRE(bot.process->wait_for_line(
         "plugin crasher: its runner ran out of memory (limit 64 MiB)", 15s));
+    // The runner's own last words, on its stderr, reach the bot's log under the plugin's id.
+    CHECK(bot.process->wait_for_line("[crasher] out of memory (limit 64 MiB)", 5s));
     CHECK(echo_answers(sim, "fed"));
     REQUIRE(bot.process->wait_for_line("plugin crasher: restarted", 10s));
     CHECK(ask(sim, "/alive") == "alive");
@@ -288,6 +290,19 @@ TEST_CASE("a static constructor that aborts ends only a runner, in the listing a
     CHECK_THAT(plugin_line(listing.output(), "echo"), Catch::Contains("loaded"));
     CHECK(echo_answers(sim, "unharmed"));
     CHECK_THAT(run_cli(bot, {"plugins"}, &code), Catch::Contains("killed by SIGABRT"));
+    check_bot_traffic(sim);
+}
+
+TEST_CASE("a plugin kept in the bot is checked in a runner first: a crash at load costs no bot",
+          "[plugins][isolation]") {
+    SimProcess sim;
+    RunningBot bot(
+        config_for(sim, "isolation = \"none\"\n" + hostile("\"aborts_at_load\""), kCommands));
+    CHECK(bot.process->wait_for_line(
+        "aborts_at_load.so: its library crashed a runner checking it (killed by SIGABRT)", 5s));
+    CHECK(bot.process->wait_for_line("(in the bot's process)", 5s));  // echo, in the bot
+    CHECK(echo_answers(sim, "unharmed"));
+    CHECK(bot.process->running());
     check_bot_traffic(sim);
 }
 

@@ -294,3 +294,26 @@ TEST_CASE("a plugin built against the ABI 1.0 headers loads and makes nested cal
     CHECK(replies[2].get<std::string>("text") == "work done: 42");
     check_bot_traffic(sim);
 }
+
+TEST_CASE("unsubscribing ids a plugin does not hold as subscriptions changes nothing",
+          "[plugins]") {
+    SimProcess sim;
+    RunningBot bot(config_for(sim, "dirs = [" + quoted(build_dir() / "plugins") + ", " +
+                                       quoted(build_dir() / "tests/hostile_plugins") +
+                                       "]\nenabled = [\"echo\", \"crasher\"]\n"));
+    const std::string dm = std::string("text from=!10000001 to=") + kBot + " ";
+    sim.command(dm + "/unsubscribe_all");
+    REQUIRE(wait_texts(sim, 1, 10s));
+    // Its commands' own records were among those ids: they must still run.
+    sim.command(dm + "/alive");
+    REQUIRE(wait_texts(sim, 2, 10s));
+    sim.command(dm + "/echo still");
+    REQUIRE(wait_texts(sim, 3, 10s));
+    const auto replies = texts_to(sim, kNode1);
+    REQUIRE(replies.size() == 2);
+    CHECK(replies[0].get<std::string>("text") == "unsubscribed");
+    CHECK(replies[1].get<std::string>("text") == "alive");
+    CHECK(texts_to(sim, 0xFFFFFFFF).at(0).get<std::string>("text") == "N001: still");
+    CHECK(bot.process->running());
+    check_bot_traffic(sim);
+}

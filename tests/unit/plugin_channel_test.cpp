@@ -7,6 +7,7 @@
 #include "plugin_channel/abi_messages.hpp"
 #include "plugin_channel/channel_frames.hpp"
 #include "plugin_channel/plugin_checks.hpp"
+#include "plugin_host/line_budget.hpp"
 
 using meshbot::channel::FrameReader;
 namespace channel = meshbot::channel;
@@ -175,4 +176,20 @@ TEST_CASE("a library's entry point is checked for its info, ABI and id", "[unit]
     refusal = channel::check_plugin_info(nullptr, "echo", "echo.so");
     REQUIRE(refusal);
     CHECK(refusal->reason == "echo.so: entry point returned no usable plugin info");
+}
+
+TEST_CASE("a plugin's log lines are capped per second and the dropped ones counted once",
+          "[unit][channel]") {
+    meshbot::plugins::LineBudget budget;
+    const auto t0 = std::chrono::steady_clock::now();
+    unsigned dropped = 99;
+    for (unsigned i = 0; i < meshbot::plugins::LineBudget::kLinesPerSecond; ++i)
+        REQUIRE(budget.take(t0, dropped));
+    CHECK(dropped == 0);
+    CHECK_FALSE(budget.take(t0 + std::chrono::milliseconds(10), dropped));
+    CHECK_FALSE(budget.take(t0 + std::chrono::milliseconds(990), dropped));
+    CHECK(budget.take(t0 + std::chrono::milliseconds(1000), dropped));
+    CHECK(dropped == 2);
+    CHECK(budget.take(t0 + std::chrono::milliseconds(1001), dropped));
+    CHECK(dropped == 0);
 }

@@ -8,6 +8,8 @@
 //   /sleepwork               post_work whose work() never returns (the runner stays responsive)
 //   /keep TEXT, /kept        its key-value store, which outlives a crash
 //   /alive                   "alive"
+//   /unsubscribe_all         unsubscribe(id) for every id up to 10,000: ids it does not own, or
+//                            that are not subscriptions, must change nothing
 
 #include <meshbot/sdk.hpp>
 
@@ -63,6 +65,11 @@ public:
                 },
                 [](int) {});
             cmd.reply("sleeping");
+        });
+        add("unsubscribe_all", [this](const meshbot::Command& cmd) {
+            for (std::uint64_t id = 1; id <= 10000; ++id)
+                host_.api()->unsubscribe(host_.handle(), id);
+            cmd.reply("unsubscribed");
         });
         add("keep", [this](const meshbot::Command& cmd) {
             host_.store().set("kept", cmd.args());
