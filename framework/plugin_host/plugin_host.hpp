@@ -215,7 +215,8 @@ private:
     std::vector<CommandEntry> commands_of(const PluginRecord& plugin) const;
     void add_stand_ins(PluginRecord& plugin, std::vector<CommandEntry> commands);
     void drop_stand_ins(PluginRecord& plugin);
-    // Counts a fault (exception or crash) in the window; true when the plugin is now faulted.
+    // Counts a fault (exception, crash, timeout) in the window; at max_faults moves the plugin to
+    // faulted with the reason and says so. True when it is now faulted.
     bool count_fault(PluginRecord& plugin, std::string_view what);
     void check_stopped();
     bool audit(PluginRecord& plugin);

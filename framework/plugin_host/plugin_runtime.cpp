@@ -130,13 +130,6 @@ void PluginHost::log(PluginRecord& plugin, mb_log_level level, std::string_view 
 void PluginHost::report_fault(PluginRecord& plugin, std::string_view what) {
     spdlog::error("plugin {}: {}", plugin.id(), what);
     if (!plugin.active() || !count_fault(plugin, what)) return;
-    plugin.status.state = PluginState::faulted;
-    plugin.status.reason = std::to_string(plugin.fault_times.size()) + " faults within " +
-                           fmt::format("{:g}", config_.plugins.fault_window.count()) +
-                           " s, the last: " + std::string(what);
-    spdlog::error(
-        "plugin {}: faulted after {} faults; unloading it, the other plugins keep running",
-        plugin.id(), plugin.fault_times.size());
     router_.remove_owner(plugin.id());
     // We may be inside the plugin's own code right now: unload once it has returned.
     boost::asio::post(executor_, [this, p = &plugin] {

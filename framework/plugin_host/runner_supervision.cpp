@@ -131,17 +131,7 @@ void PluginHost::runner_exited(PluginRecord& plugin, const std::string& why, boo
     const std::string what =
         std::string(had_started ? "" : "while starting: ") + "its runner " + why;
     spdlog::error("plugin {}: {}", plugin.id(), what);
-    if (count_fault(plugin, what)) {
-        plugin.status.state = PluginState::faulted;
-        plugin.status.reason = std::to_string(plugin.fault_times.size()) + " faults within " +
-                               fmt::format("{:g}", config_.plugins.fault_window.count()) +
-                               " s, the last: " + what;
-        spdlog::error(
-            "plugin {}: faulted ({}); the other plugins keep running; `meshbot plugin restart {}` "
-            "starts it again",
-            plugin.id(), plugin.status.reason, plugin.id());
-        return;
-    }
+    if (count_fault(plugin, what)) return;
     plugin.status.state = PluginState::crashed;
     plugin.status.reason = what;
     add_stand_ins(plugin, std::move(commands));
@@ -179,7 +169,7 @@ void PluginHost::drop_stand_ins(PluginRecord& plugin) {
     plugin.stand_ins.clear();
 }
 
-bool PluginHost::count_fault(PluginRecord& plugin, std::string_view) {
+bool PluginHost::count_fault(PluginRecord& plugin, std::string_view what) {
     const auto now = std::chrono::steady_clock::now();
     const auto window = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         config_.plugins.fault_window);
@@ -187,7 +177,16 @@ bool PluginHost::count_fault(PluginRecord& plugin, std::string_view) {
     while (!plugin.fault_times.empty() && now - plugin.fault_times.front() > window)
         plugin.fault_times.pop_front();
     ++plugin.faults;
-    return plugin.fault_times.size() >= config_.plugins.max_faults;
+    if (plugin.fault_times.size() < config_.plugins.max_faults) return false;
+    plugin.status.state = PluginState::faulted;
+    plugin.status.reason = std::to_string(plugin.fault_times.size()) + " faults within " +
+                           fmt::format("{:g}", config_.plugins.fault_window.count()) +
+                           " s, the last: " + std::string(what);
+    spdlog::error(
+        "plugin {}: faulted ({}); the other plugins keep running; `meshbot plugin restart {}` "
+        "starts it again",
+        plugin.id(), plugin.status.reason, plugin.id());
+    return true;
 }
 
 void PluginHost::schedule_restart(PluginRecord& plugin) {
