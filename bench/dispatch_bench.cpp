@@ -207,7 +207,12 @@ struct Latency {
     double p50, p99, max;
 };
 
-Latency dispatch_latency(config::Isolation isolation) {
+const char* describe(config::Isolation isolation, bool sandbox) {
+    if (isolation == config::Isolation::none) return "in the bot's process";
+    return sandbox ? "in a sandboxed runner process" : "in a runner process, sandbox off";
+}
+
+Latency dispatch_latency(config::Isolation isolation, bool sandbox) {
     asio::io_context radio_io;
     tcp::acceptor acceptor(radio_io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
 
@@ -220,6 +225,7 @@ Latency dispatch_latency(config::Isolation isolation) {
     config.plugins.dirs = {build_dir / "plugins"};
     config.plugins.enabled = std::vector<std::string>{"echo"};
     config.plugins.isolation = isolation;
+    config.plugins.sandbox = sandbox;
 
     asio::io_context io;
     app::Bot bot(io.get_executor(), config);
@@ -254,12 +260,40 @@ Latency dispatch_latency(config::Isolation isolation) {
     std::printf(
         "dispatch latency, echo %s, over %d commands (frame in -> first reply frame out, pacing "
         "off): p50 %.1f us, p99 %.1f us, max %.1f us\n",
-        isolation == config::Isolation::none ? "in the bot's process" : "in a runner process",
-        kCommands, result.p50, result.p99, result.max);
+        describe(isolation, sandbox), kCommands, result.p50, result.p99, result.max);
 
     asio::post(io, [&] { bot.stop([&] { io.stop(); }); });
     loop.join();
     return result;
+}
+
+// From load_plugins() to the echo plugin loaded in its runner: spawn, sandbox, dlopen, create.
+void startup_time(bool sandbox) {
+    constexpr int kStarts = 30;
+    std::vector<double> millis;
+    for (int i = 0; i < kStarts; ++i) {
+        config::AppConfig config;
+        config.bot.data_dir = std::filesystem::temp_directory_path() / "meshbot-bench-startup";
+        config.plugins.dirs = {build_dir / "plugins"};
+        config.plugins.enabled = std::vector<std::string>{"echo"};
+        config.plugins.sandbox = sandbox;
+        asio::io_context io;
+        app::Bot bot(io.get_executor(), config);
+        const auto start = std::chrono::steady_clock::now();
+        bot.load_plugins();
+        while (!bot.plugins().settled())
+            io.run_one_for(std::chrono::milliseconds(100));
+        millis.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count());
+        bot.plugins().unload_all();
+    }
+    std::filesystem::remove_all(std::filesystem::temp_directory_path() / "meshbot-bench-startup");
+    std::sort(millis.begin(), millis.end());
+    std::printf(
+        "runner start-up (spawn to echo created), %s, %d starts: p50 %.2f ms, max %.2f ms\n",
+        sandbox ? "all sandbox layers" : "sandbox off", kStarts, millis[millis.size() / 2],
+        millis.back());
 }
 
 // Proportional set size: shared library pages count once across the processes that map them.
@@ -335,10 +369,17 @@ int main() {
     spdlog::set_level(spdlog::level::warn);
     process_baseline();
     loopback_baseline();
-    const Latency in_bot = dispatch_latency(config::Isolation::none);
-    const Latency runner = dispatch_latency(config::Isolation::process);
+    const Latency in_bot = dispatch_latency(config::Isolation::none, false);
+    const Latency bare = dispatch_latency(config::Isolation::process, false);
+    const Latency runner = dispatch_latency(config::Isolation::process, true);
     std::printf("a runner process adds: p50 %+.1f us, p99 %+.1f us (goal: at most 50 and 150)\n",
                 runner.p50 - in_bot.p50, runner.p99 - in_bot.p99);
+    std::printf("the sandbox adds, beyond the process boundary: p50 %+.1f us, p99 %+.1f us\n",
+                runner.p50 - bare.p50, runner.p99 - bare.p99);
+    spdlog::set_level(spdlog::level::err);  // "sandbox: off" at every start is expected here
+    startup_time(false);
+    startup_time(true);
+    spdlog::set_level(spdlog::level::warn);
     memory_with_bundled_plugins("none");
     memory_with_bundled_plugins("process");
     return 0;

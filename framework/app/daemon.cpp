@@ -44,9 +44,12 @@ std::string plugin_table(const std::vector<plugins::PluginStatus>& statuses) {
     for (const auto& s : statuses) {
         const char* isolation = s.isolation == config::Isolation::none ? "in-bot" : "process";
         const std::string pid = s.runner_pid ? "pid " + std::to_string(s.runner_pid) : "-";
-        out += fmt::format("{:<16} {:<18} {:<8} {:<8} {:<10} restarts {:<3} {}\n", s.id,
+        const std::string sandbox = s.isolation == config::Isolation::none ? "none (in the bot)"
+                                    : s.sandbox.empty()                    ? "-"
+                                                                           : s.sandbox;
+        out += fmt::format("{:<16} {:<18} {:<8} {:<8} {:<10} restarts {:<3} {} sandbox: {}\n", s.id,
                            plugins::to_string(s.state), s.version.empty() ? "-" : s.version,
-                           isolation, pid, s.restarts, s.library.string());
+                           isolation, pid, s.restarts, s.library.string(), sandbox);
         if (!s.reason.empty()) out += fmt::format("{:<16} {}\n", "", s.reason);
         if (!s.last_crash.empty()) out += fmt::format("{:<16} last crash: {}\n", "", s.last_crash);
     }

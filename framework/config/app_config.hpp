@@ -84,7 +84,10 @@ enum class Isolation { process, none };
 
 struct PluginSettings {
     std::optional<bool> enabled;
-    std::optional<bool> grant_network;   // lets a plugin whose manifest asks for `network` load
+    std::optional<bool> grant_network;  // lets a plugin whose manifest asks for `network` load
+    std::optional<bool> grant_exec;     // lets a plugin whose manifest asks for `exec` run programs
+    // Ports on this machine a plugin granted the network may connect to (never the radio's).
+    std::vector<std::uint16_t> allow_local_ports;
     std::optional<Isolation> isolation;  // overrides [plugins] isolation
     std::string table_toml;              // the whole [plugins.<id>] table serialised as TOML
     std::string where;                   // "file:line:column" of the table, for messages
@@ -101,6 +104,8 @@ struct PluginsConfig {
     unsigned max_faults = 3;      // faults (exceptions, crashes) within fault_window -> faulted
     Seconds fault_window{600.0};  // faults older than this no longer count
     Isolation isolation = Isolation::process;  // the default for every plugin
+    // Runners contain themselves (docs/plugin-sandbox.md); false only to diagnose a plugin.
+    bool sandbox = true;
     // Out of process: a callback still running after this gets its runner killed and restarted.
     Seconds callback_timeout{5.0};
     std::uint64_t memory_limit_mb = 256;  // a runner's address space (RLIMIT_AS)

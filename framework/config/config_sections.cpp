@@ -239,7 +239,7 @@ const toml::node* read_isolation(Section& s, Isolation& out) {
                        {{"process", Isolation::process}, {"none", Isolation::none}});
 }
 
-// One [plugins.<id>] table. Only `enabled`, `grant_network` and `isolation` are the host's; every
+// One [plugins.<id>] table. Only `enabled`, `isolation` and the grants are the host's; every
 // other key is the plugin's own, checked by the plugin host against the plugin, so none of them
 // raises an unknown-key warning here.
 void read_plugin_table(Section& plugins, std::string_view id, const toml::node& node,
@@ -266,6 +266,16 @@ void read_plugin_table(Section& plugins, std::string_view id, const toml::node& 
     Section section(*table, dotted(plugins.path(), key), plugins.report());
     read_bool(section, "enabled", settings.enabled);
     read_bool(section, "grant_network", settings.grant_network);
+    read_bool(section, "grant_exec", settings.grant_exec);
+    std::vector<std::uint16_t> ports;
+    const auto port = [&](const toml::node& port_node, const std::string& port_key) {
+        std::uint16_t value = 0;
+        if (!check_integer(section, port_node, port_key, value, 1, 65535)) return false;
+        add_unique(ports, value);
+        return true;
+    };
+    if (read_array(section, "allow_local_ports", "TCP ports (integers from 1 to 65535)", port))
+        settings.allow_local_ports = std::move(ports);
     Isolation isolation = Isolation::process;
     if (read_isolation(section, isolation)) settings.isolation = isolation;
     // An inline table (echo = { ... }) would print as "{ ... }", which is no document.
@@ -303,6 +313,7 @@ void read_plugins(Section& s, PluginsConfig& p, const std::filesystem::path& bas
     read_integer(s, "max_faults", p.max_faults, 1);
     read_seconds(s, "fault_window", p.fault_window, Bounds{.min = 1, .inclusive = true, .why = {}});
     read_isolation(s, p.isolation);
+    read_bool(s, "sandbox", p.sandbox);
     read_seconds(s, "callback_timeout", p.callback_timeout,
                  Bounds{.min = 0.1, .inclusive = true, .why = "a runner needs time to answer"});
     read_integer(s, "memory_limit_mb", p.memory_limit_mb, 16, std::nullopt,

@@ -5,8 +5,15 @@
 namespace meshbot::channel {
 
 inline constexpr int kChannelFd = 3;  // stdin is /dev/null, stdout and stderr go to the log
+// A plugin granted the network: the runner hands its seccomp listener to the host's network
+// broker on this descriptor, then closes it, before the plugin's library is opened.
+inline constexpr int kBrokerFd = 4;
 
-// meshbot-plugin --library PATH --id ID --host-pid PID [--memory-limit-mb N] [--probe]
+// meshbot-plugin --library PATH --id ID --host-pid PID [--memory-limit-mb N]
+//                [--private-dir DIR] [--grant network|exec]... [--no-sandbox] [--probe]
+//   --private-dir: the one folder the plugin may write (data_dir/plugins/<id>/).
+//   --grant: permissions the manifest asked for and the operator granted.
+//   --no-sandbox: [plugins] sandbox = false (the memory limit still applies).
 //   --probe: check the library (entry point, ABI, id) and exit without creating the plugin.
 inline constexpr const char* kRunnerName = "meshbot-plugin";
 

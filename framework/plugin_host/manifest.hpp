@@ -40,7 +40,7 @@ struct ManifestLoad {
 
 // The permissions a manifest may ask for. An unknown one is an error rather than a warning:
 // a typo in a permission must not silently load a plugin without it (or with more).
-inline constexpr std::string_view known_permissions[] = {"network"};
+inline constexpr std::string_view known_permissions[] = {"network", "exec"};
 
 // Throws ManifestError for a missing or unreadable file, a TOML syntax error or a bad value;
 // reports every bad value at once. Pure apart from reading `file`; any thread.

@@ -57,6 +57,9 @@ struct PluginStatus {
     int runner_pid = 0;  // 0: none running
     unsigned restarts = 0;
     std::string last_crash;
+    // Its runner's sandbox layers ("nnp userns netns seccomp landlock rlimits"), "off", or empty
+    // before a runner reported.
+    std::string sandbox;
 };
 
 // The health figures the host reports to plugins (mb_status), in the bot's own terms.
@@ -125,6 +128,7 @@ public:
 
     // ---- what a RunnerBridge reports (runner_supervision.cpp)
     void runner_started(PluginRecord& plugin, const channel::Started& started);
+    void runner_sandboxed(PluginRecord& plugin, const channel::Sandboxed& sandboxed);
     void runner_start_failed(PluginRecord& plugin, const channel::StartFailed& failed);
     void runner_exited(PluginRecord& plugin, const std::string& why, bool had_started);
     // A restarting plugin's commands answer "busy" through stand-ins that keep their names

@@ -46,6 +46,7 @@ bool RunnerBridge::start(const RunnerOptions& options, std::string& error) {
     abandon();
     in_flight_.clear();
     started_ = false;
+    sandboxed_ = false;
     RunnerProcess::Handlers handlers{
         [this](channel::RunnerMessage& m) { on_message(m); },
         [this](const std::string& why) { on_exit(why); },
@@ -97,6 +98,10 @@ void RunnerBridge::on_message(channel::RunnerMessage& message) {
             if (!in_flight_.empty()) deadline_ = std::chrono::steady_clock::now() + timeout_;
             arm_watchdog();
             return host_.runner_started(plugin_, message.started());
+        case channel::RunnerMessage::kSandboxed:
+            if (started_ || sandboxed_) return protocol_error("a sandbox report out of turn");
+            sandboxed_ = true;
+            return host_.runner_sandboxed(plugin_, message.sandboxed());
         case channel::RunnerMessage::kStartFailed:
             if (started_) return protocol_error("a start failure after starting");
             started_ = true;

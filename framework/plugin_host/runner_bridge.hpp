@@ -77,7 +77,8 @@ private:
     PluginRecord& plugin_;
     const std::chrono::milliseconds timeout_;
     std::shared_ptr<RunnerProcess> process_;
-    bool started_ = false;  // Started or StartFailed seen from the current runner
+    bool started_ = false;    // Started or StartFailed seen from the current runner
+    bool sandboxed_ = false;  // its sandbox report seen (once, before Started)
 
     std::map<std::uint64_t, std::unique_ptr<Proxy>> proxies_;
     std::deque<InFlight> in_flight_;

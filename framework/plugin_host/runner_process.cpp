@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,12 +14,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "plugin_channel/runner_contract.hpp"
 #include "plugin_host/utf8_chunker.hpp"
-
-extern char** environ;
 
 namespace meshbot::plugins {
 
@@ -61,6 +61,21 @@ struct SpawnSetup {
     SpawnSetup& operator=(const SpawnSetup&) = delete;
 };
 
+// A plugin sees none of the bot's environment (tokens, paths, the operator's settings): only
+// what a program needs to run, its private folder as HOME and TMPDIR, and the sanitizers'
+// options when the bot runs under them.
+std::vector<std::string> runner_environment(const std::filesystem::path& private_dir) {
+    std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"};
+    if (!private_dir.empty()) {
+        env.push_back("HOME=" + private_dir.string());
+        env.push_back("TMPDIR=" + private_dir.string());
+    }
+    for (const char* name : {"TZ", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
+        if (const char* value = std::getenv(name)) env.push_back(std::string(name) + "=" + value);
+    }
+    return env;
+}
+
 }  // namespace
 
 RunnerProcess::RunnerProcess(asio::any_io_executor executor, std::string id)
@@ -70,6 +85,7 @@ RunnerProcess::RunnerProcess(asio::any_io_executor executor, std::string id)
       stdout_(executor),
       stderr_(executor),
       pidfd_(executor),
+      broker_handoff_(executor),
       grace_(executor),
       read_buffer_(64 * 1024),
       out_buffer_(4096),
@@ -96,6 +112,17 @@ std::shared_ptr<RunnerProcess> RunnerProcess::spawn(asio::any_io_executor execut
         return nullptr;
     }
     Fd err_read(err[0]), err_write(err[1]);
+    Fd broker_host_end, broker_runner_end;
+    const bool broker = options.sandbox && options.network.has_value();
+    if (broker) {
+        int handoff[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, handoff) != 0) {
+            error = std::string("socketpair: ") + std::strerror(errno);
+            return nullptr;
+        }
+        broker_host_end.fd = handoff[0];
+        broker_runner_end.fd = handoff[1];
+    }
 
     std::vector<std::string> args = {options.runner.string(),
                                      "--library",
@@ -106,10 +133,12 @@ std::shared_ptr<RunnerProcess> RunnerProcess::spawn(asio::any_io_executor execut
                                      std::to_string(::getpid()),
                                      "--memory-limit-mb",
                                      std::to_string(options.memory_limit_mb)};
-    if (options.radio_port != 0) {
-        args.insert(args.end(), {"--radio-host", options.radio_host, "--radio-port",
-                                 std::to_string(options.radio_port)});
+    if (!options.private_dir.empty()) {
+        args.insert(args.end(), {"--private-dir", options.private_dir.string()});
     }
+    if (options.network) args.insert(args.end(), {"--grant", "network"});
+    if (options.grant_exec) args.insert(args.end(), {"--grant", "exec"});
+    if (!options.sandbox) args.push_back("--no-sandbox");
     if (options.probe) args.push_back("--probe");
     std::vector<char*> argv;
     for (auto& a : args)
@@ -122,7 +151,11 @@ std::shared_ptr<RunnerProcess> RunnerProcess::spawn(asio::any_io_executor execut
     posix_spawn_file_actions_adddup2(&setup.actions, out_write.fd, 1);
     posix_spawn_file_actions_adddup2(&setup.actions, err_write.fd, 2);
     posix_spawn_file_actions_adddup2(&setup.actions, runner_end.fd, channel::kChannelFd);
-    posix_spawn_file_actions_addclosefrom_np(&setup.actions, channel::kChannelFd + 1);
+    if (broker) {
+        posix_spawn_file_actions_adddup2(&setup.actions, broker_runner_end.fd, channel::kBrokerFd);
+    }
+    posix_spawn_file_actions_addclosefrom_np(
+        &setup.actions, (broker ? channel::kBrokerFd : channel::kChannelFd) + 1);
     sigset_t none, all;
     sigemptyset(&none);
     sigfillset(&all);
@@ -134,8 +167,13 @@ std::shared_ptr<RunnerProcess> RunnerProcess::spawn(asio::any_io_executor execut
         &setup.attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 
     pid_t pid = -1;
+    auto environment = runner_environment(options.private_dir);
+    std::vector<char*> envp;
+    for (auto& e : environment)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
     const int rc = ::posix_spawn(&pid, args[0].c_str(), &setup.actions, &setup.attributes,
-                                 argv.data(), environ);
+                                 argv.data(), envp.data());
     if (rc != 0) {
         error = "cannot start " + args[0] + ": " + std::strerror(rc);
         return nullptr;
@@ -155,6 +193,10 @@ std::shared_ptr<RunnerProcess> RunnerProcess::spawn(asio::any_io_executor execut
         self->pidfd_.assign(pidfd);
         self->watch_exit();
     }
+    if (broker) {
+        self->broker_handoff_.assign(broker_host_end.release());
+        self->receive_listener(*options.network);
+    }
     self->read_channel();
     self->read_output(self->stdout_, self->stdout_partial_, false);
     self->read_output(self->stderr_, self->stderr_partial_, true);
@@ -162,6 +204,7 @@ std::shared_ptr<RunnerProcess> RunnerProcess::spawn(asio::any_io_executor execut
 }
 
 RunnerProcess::~RunnerProcess() {
+    if (broker_) broker_->stop();
     if (!reaped_ && pid_ > 0) {
         kill_group();
         int status = 0;
@@ -272,6 +315,36 @@ void RunnerProcess::log_line(std::string_view line, bool is_stderr) {
     }
 }
 
+// The runner's first act after its seccomp filter is to send the filter's listener here.
+void RunnerProcess::receive_listener(ConnectPolicy policy) {
+    broker_handoff_.async_wait(
+        asio::posix::stream_descriptor::wait_read,
+        [self = shared_from_this(),
+         policy = std::move(policy)](const boost::system::error_code& ec) {
+            if (ec || self->reaped_) return;
+            char byte = 0;
+            iovec iov{&byte, 1};
+            alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+            msghdr message{};
+            message.msg_iov = &iov;
+            message.msg_iovlen = 1;
+            message.msg_control = control;
+            message.msg_controllen = sizeof control;
+            const ssize_t n =
+                ::recvmsg(self->broker_handoff_.native_handle(), &message, MSG_CMSG_CLOEXEC);
+            const cmsghdr* header = n == 1 ? CMSG_FIRSTHDR(&message) : nullptr;
+            boost::system::error_code ignored;
+            self->broker_handoff_.close(ignored);
+            if (header == nullptr || header->cmsg_type != SCM_RIGHTS || !self->pidfd_.is_open()) {
+                return;  // no listener: the runner reports why in its sandbox report
+            }
+            int listener = -1;
+            std::memcpy(&listener, CMSG_DATA(header), sizeof listener);
+            self->broker_ = NetworkBroker::start(self->executor_, listener,
+                                                 self->pidfd_.native_handle(), policy, self->id_);
+        });
+}
+
 void RunnerProcess::watch_exit() {
     pidfd_.async_wait(asio::posix::stream_descriptor::wait_read,
                       [self = shared_from_this()](const boost::system::error_code& ec) {
@@ -301,7 +374,9 @@ void RunnerProcess::reap(bool block) {
                             : r == pid_   ? describe_exit(status)
                                           : "ended (its exit status was lost)";
     drain();
+    if (broker_) broker_->stop();
     boost::system::error_code ignored;
+    broker_handoff_.close(ignored);
     channel_.close(ignored);
     stdout_.close(ignored);
     stderr_.close(ignored);

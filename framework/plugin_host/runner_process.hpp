@@ -1,7 +1,8 @@
 #pragma once
 // One meshbot-plugin child process, seen from the host: spawning it (posix_spawn, never a bare
-// fork of the multi-threaded host), the framed channel both ways, its stdout and stderr as log
-// lines under the plugin's id, and the watch for its exit (a pidfd).
+// fork of the multi-threaded host) with a clean environment, the framed channel both ways, its
+// stdout and stderr as log lines under the plugin's id, the watch for its exit (a pidfd), and
+// for a plugin granted the network, the broker of its connections.
 
 #include <sys/types.h>
 
@@ -14,12 +15,14 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "plugin_channel.pb.h"
 #include "plugin_channel/channel_frames.hpp"
 #include "plugin_host/line_budget.hpp"
+#include "plugin_host/network_broker.hpp"
 
 namespace meshbot::plugins {
 
@@ -28,8 +31,11 @@ struct RunnerOptions {
     std::filesystem::path library;  // the plugin's .so
     std::string id;
     std::uint64_t memory_limit_mb = 0;
-    std::string radio_host;  // the runner refuses connections to the radio's port there
-    unsigned radio_port = 0;
+    std::filesystem::path private_dir;  // the one folder it may write; also its HOME and TMPDIR
+    bool sandbox = true;                // false: [plugins] sandbox = false
+    bool grant_exec = false;
+    // Granted the network: its connect() calls come to a NetworkBroker with this policy.
+    std::optional<ConnectPolicy> network;
     bool probe = false;
 };
 
@@ -68,6 +74,7 @@ private:
     void read_output(boost::asio::posix::stream_descriptor& pipe, std::string& partial,
                      bool is_stderr);
     void log_line(std::string_view line, bool is_stderr);
+    void receive_listener(ConnectPolicy policy);
     void watch_exit();
     void reap(bool block);
     void drain();
@@ -86,6 +93,8 @@ private:
     boost::asio::posix::stream_descriptor stdout_;
     boost::asio::posix::stream_descriptor stderr_;
     boost::asio::posix::stream_descriptor pidfd_;
+    boost::asio::posix::stream_descriptor broker_handoff_;  // the seccomp listener arrives here
+    std::shared_ptr<NetworkBroker> broker_;
     boost::asio::steady_timer grace_;
     channel::FrameReader reader_;
     std::vector<char> read_buffer_;

@@ -9,6 +9,7 @@
 
 #include "plugin_channel/runner_contract.hpp"
 #include "plugin_host/plugin_host.hpp"
+#include "plugin_host/utf8_chunker.hpp"
 
 namespace meshbot::plugins {
 
@@ -42,9 +43,33 @@ void PluginHost::start_runner(PluginRecord& plugin) {
     options.id = plugin.id();
     options.memory_limit_mb = config_.plugins.memory_limit_mb;
     options.probe = !plugin.in_runner;
-    if (config_.radio.transport == config::Transport::tcp) {
-        options.radio_host = config_.radio.host;
-        options.radio_port = config_.radio.port;
+    options.sandbox = config_.plugins.sandbox;
+    // The one folder it may write, beside (not holding) its key-value store. (No data
+    // directory, as in benchmarks: no folder to write.)
+    std::error_code ec;
+    if (!config_.bot.data_dir.empty()) {
+        options.private_dir = config_.bot.data_dir / "plugins" / plugin.id();
+        fs::create_directories(options.private_dir, ec);
+        if (!ec) fs::permissions(options.private_dir, fs::perms::owner_all, ec);
+    }
+    if (ec) {
+        return fail(
+            plugin, PluginState::failed_load,
+            options.private_dir.string() + ": cannot make the plugin's folder: " + ec.message());
+    }
+    const auto settings = config_.plugins.settings.find(plugin.id());
+    const bool has_settings = settings != config_.plugins.settings.end();
+    const Manifest& m = *plugin.manifest;
+    options.grant_exec = m.wants("exec") && has_settings && settings->second.grant_exec == true;
+    if (m.wants("network") && has_settings && settings->second.grant_network == true) {
+        ConnectPolicy policy;
+        policy.local_ports.insert(settings->second.allow_local_ports.begin(),
+                                  settings->second.allow_local_ports.end());
+        if (config_.radio.transport == config::Transport::tcp) {
+            policy.radio_host = config_.radio.host;
+            policy.radio_port = static_cast<std::uint16_t>(config_.radio.port);
+        }
+        options.network = std::move(policy);
     }
     std::string error;
     if (!plugin.runner->start(options, error)) {
@@ -87,6 +112,32 @@ void PluginHost::runner_started(PluginRecord& plugin, const channel::Started&) {
     }
 }
 
+// The layers in the order they stack, for the log and `meshbot plugins`.
+constexpr const char* kLayerOrder[] = {"nnp",      "userns",  "netns", "seccomp",
+                                       "landlock", "rlimits", "broker"};
+
+void PluginHost::runner_sandboxed(PluginRecord& plugin, const channel::Sandboxed& sandboxed) {
+    std::string layers;
+    for (const char* layer : kLayerOrder) {
+        const auto& applied = sandboxed.applied();
+        if (std::find(applied.begin(), applied.end(), layer) == applied.end()) continue;
+        if (!layers.empty()) layers += ' ';
+        layers += layer;
+    }
+    if (sandboxed.off()) layers = "off";
+    const bool changed = plugin.status.sandbox != layers;
+    plugin.status.sandbox = layers;
+    // Said once per plugin, and again only if a restart finds the machine changed.
+    if (!changed) return;
+    if (sandboxed.off()) {
+        spdlog::warn("plugin {}: sandbox: off ([plugins] sandbox = false)", plugin.id());
+        return;
+    }
+    spdlog::info("plugin {}: sandbox: {}", plugin.id(), layers.empty() ? "none" : layers);
+    for (const auto& gap : sandboxed.missing())
+        spdlog::warn("plugin {}: sandbox: {}", plugin.id(), printable(gap, 300));
+}
+
 void PluginHost::runner_start_failed(PluginRecord& plugin, const channel::StartFailed& failed) {
     runner_settled(plugin);
     PluginState state = PluginState::failed_load;
@@ -97,6 +148,10 @@ void PluginHost::runner_start_failed(PluginRecord& plugin, const channel::StartF
             break;
         case channel::StartFailed::MANIFEST:
             state = PluginState::failed_manifest;
+            break;
+        case channel::StartFailed::SANDBOX:
+            why =
+                plugin.status.library.string() + ": its runner could not apply the sandbox: " + why;
             break;
         case channel::StartFailed::INIT:
             state = PluginState::failed_init;

@@ -20,7 +20,7 @@
 #include "plugin_channel/runner_contract.hpp"
 #include "plugin_runner/host_channel.hpp"
 #include "plugin_runner/plugin_runner.hpp"
-#include "plugin_runner/radio_guard.hpp"
+#include "plugin_runner/sandbox.hpp"
 
 namespace {
 
@@ -30,10 +30,8 @@ struct Options {
     std::string library;
     std::string id;
     long host_pid = 0;
-    unsigned long memory_limit_mb = 0;
-    std::string radio_host;
-    unsigned radio_port = 0;
     bool probe = false;
+    meshbot::runner::SandboxPlan sandbox;
 };
 
 bool parse(int argc, char** argv, Options& o) {
@@ -48,16 +46,27 @@ bool parse(int argc, char** argv, Options& o) {
             o.id = argv[++i];
         } else if (arg == "--host-pid" && has_value) {
             o.host_pid = std::strtol(argv[++i], nullptr, 10);
-        } else if (arg == "--radio-host" && has_value) {
-            o.radio_host = argv[++i];
-        } else if (arg == "--radio-port" && has_value) {
-            o.radio_port = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
         } else if (arg == "--memory-limit-mb" && has_value) {
-            o.memory_limit_mb = std::strtoul(argv[++i], nullptr, 10);
+            o.sandbox.memory_limit_mb = std::strtoul(argv[++i], nullptr, 10);
+        } else if (arg == "--private-dir" && has_value) {
+            o.sandbox.private_dir = argv[++i];
+        } else if (arg == "--grant" && has_value) {
+            const std::string_view what = argv[++i];
+            if (what == "network") {
+                o.sandbox.network = true;
+            } else if (what == "exec") {
+                o.sandbox.exec = true;
+            } else {
+                return false;
+            }
+        } else if (arg == "--no-sandbox") {
+            o.sandbox.enabled = false;
         } else {
             return false;
         }
     }
+    const auto slash = o.library.rfind('/');
+    o.sandbox.plugin_dir = slash == std::string::npos ? "." : o.library.substr(0, slash);
     return !o.library.empty() && !o.id.empty() && o.host_pid > 0;
 }
 
@@ -82,32 +91,46 @@ bool contain(const Options& o) {
         std::fprintf(stderr, "descriptor %d is not the channel to the host\n", channel::kChannelFd);
         return false;
     }
-    // The channel and stdio are all a plugin may hold; the host passes nothing else, and this
-    // closes whatever slipped through.
-    if (::close_range(channel::kChannelFd + 1, ~0U, 0) != 0) {
-        for (int fd = channel::kChannelFd + 1; fd < 1024; ++fd)
+    // The channel (and, for a plugin granted the network, the broker's descriptor) and stdio
+    // are all a plugin may hold; the host passes nothing else, and this closes whatever
+    // slipped through.
+    const int keep =
+        o.sandbox.network && o.sandbox.enabled ? channel::kBrokerFd : channel::kChannelFd;
+    if (::close_range(static_cast<unsigned>(keep) + 1, ~0U, 0) != 0) {
+        for (int fd = keep + 1; fd < 1024; ++fd)
             ::close(fd);
     }
     // The runner dies with the host (and a host that died before this line is noticed here).
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != o.host_pid) return false;
     std::signal(SIGPIPE, SIG_IGN);  // a host gone is noticed as a failed write
-    const rlimit no_core{0, 0};
-    ::setrlimit(RLIMIT_CORE, &no_core);
-#if !defined(__SANITIZE_ADDRESS__)  // ASan reserves terabytes of address space up front
-    if (o.memory_limit_mb > 0) {
-        const rlim_t bytes = static_cast<rlim_t>(o.memory_limit_mb) << 20;
-        const rlimit limit{bytes, bytes};
-        if (::setrlimit(RLIMIT_AS, &limit) != 0) {
-            std::perror("setrlimit(RLIMIT_AS)");
-            return false;
-        }
-    }
-#endif
-    g_memory_limit_mb = o.memory_limit_mb;
+    g_memory_limit_mb = o.sandbox.memory_limit_mb;
     std::set_new_handler(out_of_memory);
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // the host logs the plugin's output by line
-    meshbot::runner::guard_radio_endpoint(o.radio_host, o.radio_port);
     return true;
+}
+
+// Applies the sandbox and tells the host which layers are in force.
+bool sandbox(const Options& o, meshbot::runner::HostChannel& host) {
+    meshbot::runner::SandboxReport report;
+    std::string error;
+    const bool network = o.sandbox.network && o.sandbox.enabled;
+    const bool applied =
+        meshbot::runner::apply_sandbox(o.sandbox, network ? channel::kBrokerFd : -1, report, error);
+    if (network) ::close(channel::kBrokerFd);
+    channel::RunnerMessage m;
+    auto& sandboxed = *m.mutable_sandboxed();
+    for (auto& layer : report.applied)
+        sandboxed.add_applied(layer);
+    for (auto& gap : report.missing)
+        sandboxed.add_missing(gap);
+    sandboxed.set_off(!o.sandbox.enabled);
+    if (!host.send(m)) return false;
+    if (applied) return true;
+    channel::RunnerMessage failed;
+    failed.mutable_start_failed()->set_kind(channel::StartFailed::SANDBOX);
+    failed.mutable_start_failed()->set_reason(error);
+    host.send(failed);
+    return false;
 }
 
 int fail(meshbot::runner::HostChannel& host, channel::StartFailed::Kind kind, std::string reason) {
@@ -125,13 +148,15 @@ int main(int argc, char** argv) {
     if (!parse(argc, argv, options)) {
         std::fprintf(stderr,
                      "usage: %s --library PATH --id ID --host-pid PID [--memory-limit-mb N] "
-                     "[--probe]\nmeshbot starts this program for each plugin; it is not for use "
+                     "[--private-dir DIR] [--grant network|exec]... [--no-sandbox] [--probe]\n"
+                     "meshbot starts this program for each plugin; it is not for use "
                      "by hand.\n",
                      channel::kRunnerName);
         return channel::kExitUsage;
     }
     if (!contain(options)) return channel::kExitChannel;
     meshbot::runner::HostChannel host(channel::kChannelFd);
+    if (!sandbox(options, host)) return 0;
 
     void* library = ::dlopen(options.library.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (library == nullptr) {

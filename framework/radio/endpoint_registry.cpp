@@ -1,5 +1,7 @@
 #include "radio/endpoint_registry.hpp"
 
+#include "radio/ip_address.hpp"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -10,6 +12,7 @@
 #include <mutex>
 #include <set>
 #include <utility>
+#include <vector>
 
 namespace meshbot::radio {
 
@@ -18,34 +21,9 @@ namespace {
 struct Registry {
     std::mutex mutex;
     std::set<std::string> claimed;
-    std::set<std::string> radio_addresses;  // family + address + port, as bytes
+    std::set<IpEndpoint> radio_addresses;  // where radio links connect
     std::set<int> link_sockets;
 };
-
-// A comparable form of an IPv4/IPv6 socket address (IPv4-mapped IPv6 folded to IPv4);
-// empty for other families, which never reach a TCP radio.
-std::string address_key(const void* sa, unsigned length) {
-    if (sa == nullptr || length < sizeof(sa_family_t)) return {};
-    sockaddr_storage ss{};
-    std::memcpy(&ss, sa, std::min<std::size_t>(length, sizeof ss));
-    if (ss.ss_family == AF_INET && length >= sizeof(sockaddr_in)) {
-        const auto& in = reinterpret_cast<const sockaddr_in&>(ss);
-        return "4" + std::string(reinterpret_cast<const char*>(&in.sin_addr), 4) +
-               std::string(reinterpret_cast<const char*>(&in.sin_port), 2);
-    }
-    if (ss.ss_family == AF_INET6 && length >= sizeof(sockaddr_in6)) {
-        const auto& in6 = reinterpret_cast<const sockaddr_in6&>(ss);
-        const auto* b = reinterpret_cast<const char*>(&in6.sin6_addr);
-        static constexpr char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '\xff', '\xff'};
-        if (std::memcmp(b, mapped, 12) == 0) {
-            return "4" + std::string(b + 12, 4) +
-                   std::string(reinterpret_cast<const char*>(&in6.sin6_port), 2);
-        }
-        return "6" + std::string(b, 16) +
-               std::string(reinterpret_cast<const char*>(&in6.sin6_port), 2);
-    }
-    return {};
-}
 
 Registry& registry() {
     static Registry instance;
@@ -109,11 +87,13 @@ bool endpoint_claimed(const std::string& endpoint) {
 }
 
 void note_radio_address(const void* sockaddr, unsigned length) {
-    auto key = address_key(sockaddr, length);
-    if (key.empty()) return;
+    if (const auto endpoint = ip_endpoint(sockaddr, length)) note_radio_endpoint(*endpoint);
+}
+
+void note_radio_endpoint(const IpEndpoint& endpoint) {
     auto& r = registry();
     std::lock_guard lock(r.mutex);
-    r.radio_addresses.insert(std::move(key));
+    r.radio_addresses.insert(endpoint);
 }
 
 void allow_link_socket(int fd) {
@@ -128,12 +108,42 @@ void forget_link_socket(int fd) {
     r.link_sockets.erase(fd);
 }
 
-bool connect_permitted(int fd, const void* sockaddr, unsigned length) {
-    const auto key = address_key(sockaddr, length);
-    if (key.empty()) return true;
+bool is_radio_endpoint(const IpEndpoint& target) {
+    std::vector<IpEndpoint> radios;
+    {
+        auto& r = registry();
+        std::lock_guard lock(r.mutex);
+        radios.assign(r.radio_addresses.begin(), r.radio_addresses.end());
+    }
+    bool port_of_a_radio = false;
+    for (const auto& radio : radios) {
+        if (radio.port != target.port) continue;
+        if (radio.same_ip(target)) return true;
+        port_of_a_radio = true;
+    }
+    // Loopback, unspecified or one of this machine's own addresses: each reaches a radio
+    // (or a simulator) listening here, however it is spelled.
+    return port_of_a_radio && is_this_machine(target);
+}
+
+bool is_radio_ip(const IpEndpoint& target) {
     auto& r = registry();
     std::lock_guard lock(r.mutex);
-    return !r.radio_addresses.count(key) || r.link_sockets.count(fd);
+    for (const auto& radio : r.radio_addresses) {
+        if (radio.same_ip(target)) return true;
+    }
+    return false;
+}
+
+bool connect_permitted(int fd, const void* sockaddr, unsigned length) {
+    const auto target = ip_endpoint(sockaddr, length);
+    if (!target) return true;
+    {
+        auto& r = registry();
+        std::lock_guard lock(r.mutex);
+        if (r.link_sockets.count(fd)) return true;
+    }
+    return !is_radio_endpoint(*target);
 }
 
 }  // namespace meshbot::radio

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "radio/ip_address.hpp"
+
 namespace meshbot::radio {
 
 class EndpointInUse : public std::runtime_error {
@@ -44,9 +46,14 @@ bool endpoint_claimed(const std::string& endpoint);
 // The runtime connect guard's view: the socket addresses radio links connect to, and the
 // sockets that belong to a link. Any thread (a plugin's worker may call connect()).
 void note_radio_address(const void* sockaddr, unsigned length);
+void note_radio_endpoint(const IpEndpoint& endpoint);
 void allow_link_socket(int fd);
 void forget_link_socket(int fd);
-// False for a connect() to a radio address from a socket that is not a link's own.
+// False for a connect() to a radio endpoint from a socket that is not a link's own.
 bool connect_permitted(int fd, const void* sockaddr, unsigned length);
+// A radio link's address and port, or this machine (any spelling) at a radio link's port.
+bool is_radio_endpoint(const IpEndpoint& target);
+// A radio link's address, at any port.
+bool is_radio_ip(const IpEndpoint& target);
 
 }  // namespace meshbot::radio

@@ -12,6 +12,8 @@
 #include <random>
 
 #include "portnums.pb.h"
+#include "radio/endpoint_registry.hpp"
+#include "radio/ip_address.hpp"
 
 namespace meshbot::radio {
 
@@ -85,7 +87,15 @@ RadioLink::RadioLink(asio::any_io_executor executor, config::RadioConfig config,
       writer_timer_(executor),
       watchdog_timer_(executor),
       backoff_timer_(executor),
-      housekeeping_timer_(executor) {}
+      housekeeping_timer_(executor) {
+    // The guards know the radio's port before the first connect: any spelling of this machine
+    // at that port is the radio (and a literal address is the radio at once).
+    if (config_.transport == config::Transport::tcp) {
+        const auto port = static_cast<std::uint16_t>(config_.port);
+        const auto endpoint = parse_ip(config_.host, port).value_or(*parse_ip("0.0.0.0", port));
+        note_radio_endpoint(endpoint);
+    }
+}
 
 RadioLink::~RadioLink() = default;
 
