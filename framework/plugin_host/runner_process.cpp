@@ -1,6 +1,7 @@
 #include "plugin_host/runner_process.hpp"
 
 #include <fcntl.h>
+#include <netdb.h>
 #include <signal.h>
 #include <spawn.h>
 #include <spdlog/spdlog.h>
@@ -86,6 +87,7 @@ RunnerProcess::RunnerProcess(asio::any_io_executor executor, std::string id)
       stderr_(executor),
       pidfd_(executor),
       broker_handoff_(executor),
+      resolver_(executor),
       grace_(executor),
       read_buffer_(64 * 1024),
       out_buffer_(4096),
@@ -333,16 +335,81 @@ void RunnerProcess::receive_listener(ConnectPolicy policy) {
             const ssize_t n =
                 ::recvmsg(self->broker_handoff_.native_handle(), &message, MSG_CMSG_CLOEXEC);
             const cmsghdr* header = n == 1 ? CMSG_FIRSTHDR(&message) : nullptr;
-            boost::system::error_code ignored;
-            self->broker_handoff_.close(ignored);
             if (header == nullptr || header->cmsg_type != SCM_RIGHTS || !self->pidfd_.is_open()) {
+                boost::system::error_code ignored;
+                self->broker_handoff_.close(ignored);
                 return;  // no listener: the runner reports why in its sandbox report
             }
             int listener = -1;
             std::memcpy(&listener, CMSG_DATA(header), sizeof listener);
             self->broker_ = NetworkBroker::start(self->executor_, listener,
                                                  self->pidfd_.native_handle(), policy, self->id_);
+            self->serve_lookups();
         });
+}
+
+// Then the same descriptor carries the plugin's name lookups, one datagram each way.
+void RunnerProcess::serve_lookups() {
+    broker_handoff_.async_wait(
+        asio::posix::stream_descriptor::wait_read,
+        [self = shared_from_this()](const boost::system::error_code& ec) {
+            if (ec || self->reaped_) return;
+            std::string bytes(64 * 1024, '\0');
+            const ssize_t n = ::recv(self->broker_handoff_.native_handle(), bytes.data(),
+                                     bytes.size(), MSG_DONTWAIT);
+            if (n < 0 && (errno == EAGAIN || errno == EINTR)) return self->serve_lookups();
+            channel::ResolveRequest request;
+            if (n <= 0 || !request.ParseFromArray(bytes.data(), static_cast<int>(n))) {
+                boost::system::error_code ignored;
+                self->broker_handoff_.close(ignored);  // the plugin gets no more answers
+                return;
+            }
+            self->look_up(request);
+        });
+}
+
+void RunnerProcess::look_up(const channel::ResolveRequest& request) {
+    using Resolver = asio::ip::tcp::resolver;
+    constexpr int kFlags = AI_PASSIVE | AI_CANONNAME | AI_NUMERICHOST | AI_NUMERICSERV |
+                           AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG;
+    const auto flags = static_cast<Resolver::flags>(request.flags() & kFlags);
+    auto answer = [self = shared_from_this(), canonical = (request.flags() & AI_CANONNAME) != 0,
+                   name = request.node()](const boost::system::error_code& ec,
+                                          const Resolver::results_type& results) {
+        if (self->reaped_ || !self->broker_handoff_.is_open()) return;
+        channel::ResolveAnswer out;
+        if (ec == asio::error::host_not_found) {
+            out.set_error(EAI_NONAME);
+        } else if (ec == asio::error::host_not_found_try_again) {
+            out.set_error(EAI_AGAIN);
+        } else if (ec == asio::error::service_not_found) {
+            out.set_error(EAI_SERVICE);
+        } else if (ec) {
+            out.set_error(EAI_FAIL);
+        }
+        for (const auto& entry : results) {
+            const auto& endpoint = entry.endpoint();
+            out.add_addresses(
+                std::string(reinterpret_cast<const char*>(endpoint.data()), endpoint.size()));
+            if (canonical && out.canonical_name().empty())
+                out.set_canonical_name(entry.host_name());
+        }
+        spdlog::debug("plugin {}: looked up {}: {} addresses{}", self->id_, printable(name, 200),
+                      out.addresses_size(), ec ? " (" + ec.message() + ")" : "");
+        const std::string bytes = out.SerializeAsString();
+        ::send(self->broker_handoff_.native_handle(), bytes.data(), bytes.size(),
+               MSG_DONTWAIT | MSG_NOSIGNAL);
+        self->serve_lookups();
+    };
+    const std::string node = request.has_node() ? request.node() : "";
+    const std::string service = request.has_service() ? request.service() : "";
+    if (request.family() == AF_INET || request.family() == AF_INET6) {
+        resolver_.async_resolve(
+            request.family() == AF_INET ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), node, service,
+            flags, std::move(answer));
+    } else {
+        resolver_.async_resolve(node, service, flags, std::move(answer));
+    }
 }
 
 void RunnerProcess::watch_exit() {
@@ -375,6 +442,7 @@ void RunnerProcess::reap(bool block) {
                                           : "ended (its exit status was lost)";
     drain();
     if (broker_) broker_->stop();
+    resolver_.cancel();
     boost::system::error_code ignored;
     broker_handoff_.close(ignored);
     channel_.close(ignored);

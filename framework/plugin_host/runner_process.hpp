@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -75,6 +76,8 @@ private:
                      bool is_stderr);
     void log_line(std::string_view line, bool is_stderr);
     void receive_listener(ConnectPolicy policy);
+    void serve_lookups();
+    void look_up(const channel::ResolveRequest& request);
     void watch_exit();
     void reap(bool block);
     void drain();
@@ -95,6 +98,7 @@ private:
     boost::asio::posix::stream_descriptor pidfd_;
     boost::asio::posix::stream_descriptor broker_handoff_;  // the seccomp listener arrives here
     std::shared_ptr<NetworkBroker> broker_;
+    boost::asio::ip::tcp::resolver resolver_;  // a granted plugin's getaddrinfo(), one at a time
     boost::asio::steady_timer grace_;
     channel::FrameReader reader_;
     std::vector<char> read_buffer_;

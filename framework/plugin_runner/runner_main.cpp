@@ -19,6 +19,7 @@
 #include "plugin_channel/plugin_checks.hpp"
 #include "plugin_channel/runner_contract.hpp"
 #include "plugin_runner/host_channel.hpp"
+#include "plugin_runner/name_lookup.hpp"
 #include "plugin_runner/plugin_runner.hpp"
 #include "plugin_runner/sandbox.hpp"
 
@@ -116,7 +117,8 @@ bool sandbox(const Options& o, meshbot::runner::HostChannel& host) {
     const bool network = o.sandbox.network && o.sandbox.enabled;
     const bool applied =
         meshbot::runner::apply_sandbox(o.sandbox, network ? channel::kBrokerFd : -1, report, error);
-    if (network) ::close(channel::kBrokerFd);
+    // With the network granted the descriptor stays, for name lookups (name_lookup.hpp).
+    if (network && applied) meshbot::runner::look_up_names_through(channel::kBrokerFd);
     channel::RunnerMessage m;
     auto& sandboxed = *m.mutable_sandboxed();
     for (auto& layer : report.applied)

@@ -21,6 +21,7 @@ namespace {
 // Enough for a plugin's threads and, when granted, the programs it runs; a bomb stops here.
 constexpr rlim_t kMaxTasks = 64;
 constexpr rlim_t kMaxOpenFiles = 256;
+constexpr uid_t kUnprivilegedUid = 65534;  // nobody
 
 std::string why(const char* what) {
     return std::string(what) + ": " + std::strerror(errno);
@@ -38,6 +39,13 @@ bool write_file(const char* path, const std::string& text) {
 // but a loopback interface that is down: no route anywhere, whatever socket call is made.
 // The runner keeps its user and group ids, mapped to themselves.
 void enter_namespaces(SandboxReport& report) {
+    // The kernel exempts a task whose real user is root from RLIMIT_NPROC, so a bot running as
+    // root would leave its plugins' task limit unbound. Only the real user changes: files are
+    // still opened as before (Landlock decides which), and the saved and effective ids keep
+    // what the namespace set-up below needs.
+    if (::getuid() == 0 && ::setresuid(kUnprivilegedUid, 0, 0) != 0) {
+        report.missing.push_back(why("rlimits: cannot leave the root real user"));
+    }
     const uid_t uid = ::geteuid();
     const gid_t gid = ::getegid();
     if (::unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0) {

@@ -145,14 +145,20 @@ watch_cooldown = 300
 TEST_CASE("thresholds on host figures: warning after warn_for, critical at once, recovery",
           "[plugins][monitor]") {
     // A fake /proc whose load average the test sets; nothing else in it, so the other
-    // figures are n/a and must stay silent.
-    TempDir proc;
-    proc.write("loadavg", "3.00 1.00 1.00 1/100 4242\n");
+    // figures are n/a and must stay silent. It lives in the monitor's private folder, the one
+    // folder besides the system's that its sandbox lets it read.
+    TempDir data;
+    const auto set_load = [&](const char* loadavg) {
+        data.write("plugins/monitor/proc/loadavg", loadavg);
+    };
+    const auto fake_proc = data.path() / "plugins/monitor/proc";
+    set_load("3.00 1.00 1.00 1/100 4242\n");
     SimProcess sim;
     RunningBot bot(
-        config_for(sim, plugin_dirs() + "[plugins.monitor]\ncheck_interval = 1\n" +
-                            "alert_nodes = [\"!10000001\"]\nproc_root = " + quoted(proc.path()) +
-                            "\nsys_root = " + quoted(proc.path() / "no-sys") + R"(
+        config_for(sim,
+                   plugin_dirs() + "[plugins.monitor]\ncheck_interval = 1\n" +
+                       "alert_nodes = [\"!10000001\"]\nproc_root = " + quoted(fake_proc) +
+                       "\nsys_root = " + quoted(fake_proc / "no-sys") + R"(
 [plugins.monitor.thresholds.load]
 warn = 2.0
 warn_for = 2
@@ -164,18 +170,19 @@ warn_for = 0
 [plugins.monitor.thresholds.mem_used_pct]
 warn = 0.0
 warn_for = 0
-)"));
+)",
+                   {}, "[bot]\ndata_dir = " + quoted(data.path()) + "\n"));
     REQUIRE(wait_text(sim, kAdmin, "WARNING load 3.00 (>= 2.00 for ", 1, 15s));
-    proc.write("loadavg", "9.50 3.00 1.00 1/100 4242\n");
+    set_load("9.50 3.00 1.00 1/100 4242\n");
     REQUIRE(wait_text(sim, kAdmin, "CRITICAL load 9.50 (>= 8.00)", 1, 15s));
-    proc.write("loadavg", "0.10 3.00 1.00 1/100 4242\n");
+    set_load("0.10 3.00 1.00 1/100 4242\n");
     REQUIRE(wait_text(sim, kAdmin, "OK load back to 0.10", 1, 15s));
 
     // Critical again within the cooldown: nothing is sent, so no recovery either.
-    proc.write("loadavg", "9.50 3.00 1.00 1/100 4242\n");
+    set_load("9.50 3.00 1.00 1/100 4242\n");
     REQUIRE(
         bot.process->wait_for_line("not sent, within cooldown: CRITICAL load 9.50 (>= 8.00)", 10s));
-    proc.write("loadavg", "0.10 3.00 1.00 1/100 4242\n");
+    set_load("0.10 3.00 1.00 1/100 4242\n");
     sim.wait_for_count("rx", "packet", 4, 4s);  // deadline: nothing more may come
     const auto got = texts(sim, kAdmin);
     CHECK(got.size() == 3);

@@ -129,22 +129,22 @@ TEST_CASE("a plugin disabled in config is never loaded and is listed as disabled
           "[plugins]") {
     SimProcess sim;
     TempDir dir;
-    const auto mark = dir.path() / "static_mark.loaded";
-    const std::string env = "MESHBOT_TEST_MARK=" + mark.string();
+    // The plugin's constructor writes its mark in its private folder.
+    const auto mark = dir.path() / "data/plugins/static_mark/static_mark.loaded";
+    const std::string bot = "[bot]\ndata_dir = " + quoted(dir.path() / "data") + "\n";
     const auto plugins =
         "dirs = [" + quoted(build_dir() / "tests/bad_plugins") + "]\nenabled = [\"static_mark\"]\n";
 
     const auto off = dir.write(
-        "off.toml", config_for(sim, plugins + "[plugins.static_mark]\nenabled = false\n"));
-    ChildProcess listing({bin_path("meshbot").string(), "plugins", "--config", off.string()},
-                         {env});
+        "off.toml", config_for(sim, plugins + "[plugins.static_mark]\nenabled = false\n", {}, bot));
+    ChildProcess listing({bin_path("meshbot").string(), "plugins", "--config", off.string()});
     REQUIRE(listing.wait_exit(10s) == 0);
     CHECK_THAT(plugin_line(listing, "static_mark"), Catch::Contains("disabled_by_config"));
     CHECK_FALSE(fs::exists(mark));
 
     // The mark does appear when the plugin is loaded: the check above can fail.
-    const auto on = dir.write("on.toml", config_for(sim, plugins));
-    ChildProcess loading({bin_path("meshbot").string(), "plugins", "--config", on.string()}, {env});
+    const auto on = dir.write("on.toml", config_for(sim, plugins, {}, bot));
+    ChildProcess loading({bin_path("meshbot").string(), "plugins", "--config", on.string()});
     REQUIRE(loading.wait_exit(10s) == 0);
     CHECK_THAT(plugin_line(loading, "static_mark"), Catch::Contains("loaded"));
     CHECK(fs::exists(mark));

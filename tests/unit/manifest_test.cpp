@@ -206,7 +206,8 @@ TEST_CASE("Permissions: known values only, as an array of strings", "[manifest]"
     CHECK(parse(with("permissions", "permissions = []")).manifest.permissions.empty());
     CHECK(error_of(with("permissions", "permissions = [\"network\", \"netwrk\"]")) ==
           "plugins/echo/plugin.toml:5:27: permissions: unknown permission \"netwrk\" (known: "
-          "network)");
+          "network, exec)");
+    CHECK(parse(with("permissions", "permissions = [\"exec\"]")).manifest.wants("exec"));
     CHECK(error_of(with("permissions", "permissions = \"network\"")) ==
           "plugins/echo/plugin.toml:5:15: permissions: expected an array of strings like "
           "[\"network\"], got string \"network\"");
