@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -11,7 +12,10 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 namespace meshbot::plugins {
 
@@ -35,6 +39,18 @@ struct OwnedFd {
     int release() { return std::exchange(fd, -1); }
 };
 
+// A pidfd for the process of thread `tid`.
+int process_of(pid_t tid) {
+    std::ifstream status("/proc/" + std::to_string(tid) + "/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("Tgid:", 0) == 0) {
+            const long tgid = std::strtol(line.c_str() + 5, nullptr, 10);
+            return tgid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, tgid, 0)) : -1;
+        }
+    }
+    return -1;
+}
+
 }  // namespace
 
 // One connect() being made for the plugin: the notification it answers and the host's socket.
@@ -48,19 +64,17 @@ struct NetworkBroker::Connect {
         : id(i), plugin_fd(fd), target(std::move(t)), socket(executor), deadline(executor) {}
 };
 
-NetworkBroker::NetworkBroker(asio::any_io_executor executor, int listener, int runner_pidfd,
-                             ConnectPolicy policy, std::string id)
+NetworkBroker::NetworkBroker(asio::any_io_executor executor, int listener, ConnectPolicy policy,
+                             std::string id)
     : executor_(executor),
       listener_(executor, listener),
-      pidfd_(runner_pidfd),
       policy_(std::move(policy)),
       id_(std::move(id)) {}
 
 std::shared_ptr<NetworkBroker> NetworkBroker::start(asio::any_io_executor executor, int listener,
-                                                    int runner_pidfd, ConnectPolicy policy,
-                                                    std::string id) {
+                                                    ConnectPolicy policy, std::string id) {
     std::shared_ptr<NetworkBroker> self(
-        new NetworkBroker(executor, listener, runner_pidfd, std::move(policy), std::move(id)));
+        new NetworkBroker(executor, listener, std::move(policy), std::move(id)));
     self->wait();
     return self;
 }
@@ -87,6 +101,10 @@ void NetworkBroker::receive() {
             spdlog::warn("plugin {}: network broker: {}", id_, std::strerror(errno));
             return;
         }
+        // Every process using the filter has ended: nothing more will come (and the listener
+        // would stay readable).
+        pollfd hangup{listener_.native_handle(), POLLIN, 0};
+        if (::poll(&hangup, 1, 0) == 1 && (hangup.revents & POLLHUP) != 0) return;
         return wait();
     }
     const std::uint64_t args[3] = {request.data.args[0], request.data.args[1],
@@ -115,8 +133,12 @@ void NetworkBroker::handle(std::uint64_t id, pid_t pid, const std::uint64_t* arg
         return respond(id, EACCES);
     }
     // The plugin's socket says what to make: its family, type and protocol, and whether the
-    // plugin waits in connect() or polls.
-    OwnedFd theirs(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd_, plugin_fd, 0)));
+    // plugin waits in connect() or polls. It is in the calling thread's process: the runner,
+    // or a program it started when granted exec.
+    OwnedFd process(process_of(pid));
+    if (process.fd < 0) return respond(id, ESRCH);
+    if (::ioctl(listener_.native_handle(), SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) return;
+    OwnedFd theirs(static_cast<int>(::syscall(SYS_pidfd_getfd, process.fd, plugin_fd, 0)));
     if (theirs.fd < 0) return respond(id, errno == EBADF ? EBADF : ENOTSOCK);
     int domain = 0, type = 0, protocol = 0;
     socklen_t size = sizeof(int);

@@ -26,17 +26,15 @@ namespace meshbot::plugins {
 // thread only. Pending connects keep it alive; stop() ends them (the runner is going away).
 class NetworkBroker : public std::enable_shared_from_this<NetworkBroker> {
 public:
-    // Takes `listener`; `runner_pidfd` stays the caller's and must outlive the broker's use
-    // (the caller stops the broker before closing it).
+    // Takes `listener`, the seccomp listener of the runner of plugin `id`.
     static std::shared_ptr<NetworkBroker> start(boost::asio::any_io_executor executor, int listener,
-                                                int runner_pidfd, ConnectPolicy policy,
-                                                std::string id);
+                                                ConnectPolicy policy, std::string id);
     void stop();
 
 private:
     struct Connect;
-    NetworkBroker(boost::asio::any_io_executor executor, int listener, int runner_pidfd,
-                  ConnectPolicy policy, std::string id);
+    NetworkBroker(boost::asio::any_io_executor executor, int listener, ConnectPolicy policy,
+                  std::string id);
     void wait();
     void receive();
     void handle(std::uint64_t id, pid_t pid, const std::uint64_t* args);
@@ -45,7 +43,6 @@ private:
 
     boost::asio::any_io_executor executor_;
     boost::asio::posix::stream_descriptor listener_;
-    int pidfd_;
     ConnectPolicy policy_;
     std::string id_;
     bool stopped_ = false;

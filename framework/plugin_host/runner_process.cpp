@@ -7,7 +7,6 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "plugin_channel/descriptor_passing.hpp"
 #include "plugin_channel/runner_contract.hpp"
 #include "plugin_host/utf8_chunker.hpp"
 
@@ -324,26 +324,13 @@ void RunnerProcess::receive_listener(ConnectPolicy policy) {
         [self = shared_from_this(),
          policy = std::move(policy)](const boost::system::error_code& ec) {
             if (ec || self->reaped_) return;
-            char byte = 0;
-            iovec iov{&byte, 1};
-            alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-            msghdr message{};
-            message.msg_iov = &iov;
-            message.msg_iovlen = 1;
-            message.msg_control = control;
-            message.msg_controllen = sizeof control;
-            const ssize_t n =
-                ::recvmsg(self->broker_handoff_.native_handle(), &message, MSG_CMSG_CLOEXEC);
-            const cmsghdr* header = n == 1 ? CMSG_FIRSTHDR(&message) : nullptr;
-            if (header == nullptr || header->cmsg_type != SCM_RIGHTS || !self->pidfd_.is_open()) {
+            const int listener = channel::receive_descriptor(self->broker_handoff_.native_handle());
+            if (listener < 0) {
                 boost::system::error_code ignored;
                 self->broker_handoff_.close(ignored);
                 return;  // no listener: the runner reports why in its sandbox report
             }
-            int listener = -1;
-            std::memcpy(&listener, CMSG_DATA(header), sizeof listener);
-            self->broker_ = NetworkBroker::start(self->executor_, listener,
-                                                 self->pidfd_.native_handle(), policy, self->id_);
+            self->broker_ = NetworkBroker::start(self->executor_, listener, policy, self->id_);
             self->serve_lookups();
         });
 }

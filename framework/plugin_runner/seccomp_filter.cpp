@@ -7,7 +7,6 @@
 #include <linux/sched.h>
 #include <seccomp.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "plugin_channel/descriptor_passing.hpp"
 #include "plugin_runner/sandbox.hpp"
 
 namespace meshbot::runner {
@@ -129,6 +129,15 @@ bool add_network_rules(Rules& rules, const SandboxPlan& plan) {
                    {SCMP_A3(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN)})) {
         return false;
     }
+    // A unix datagram socket can send to any socket file by name (/dev/log, the journal,
+    // another program's) with sendto or sendmsg, where no filter can read the name; a stream
+    // socket needs connect(), which is refused or brokered. socketpair() stays.
+    constexpr scmp_datum_t kSocketTypeMask = 0xf;
+    if (!rules.add(SCMP_ACT_ERRNO(EACCES), "socket",
+                   {SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+                    SCMP_A1(SCMP_CMP_MASKED_EQ, kSocketTypeMask, SOCK_DGRAM)})) {
+        return false;
+    }
     if (!plan.network) {
         return rules.add(SCMP_ACT_ERRNO(EACCES), "socket", {SCMP_A0(SCMP_CMP_NE, AF_UNIX)}) &&
                rules.add(SCMP_ACT_ERRNO(EACCES), "connect");
@@ -147,23 +156,11 @@ bool add_network_rules(Rules& rules, const SandboxPlan& plan) {
 // The listener goes to the host and nowhere else: a plugin that held it could answer its own
 // connect() calls.
 bool hand_over(int listener, int broker_fd, std::string& error) {
-    char byte = 'L';
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr message{};
-    message.msg_iov = &iov;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    cmsghdr* header = CMSG_FIRSTHDR(&message);
-    header->cmsg_level = SOL_SOCKET;
-    header->cmsg_type = SCM_RIGHTS;
-    header->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(header), &listener, sizeof(int));
-    const bool sent = ::sendmsg(broker_fd, &message, MSG_NOSIGNAL) == 1;
-    if (!sent)
+    const bool sent = channel::send_descriptor(broker_fd, listener);
+    if (!sent) {
         error =
             std::string("seccomp: cannot hand the listener to the host: ") + std::strerror(errno);
+    }
     ::close(listener);
     return sent;
 }

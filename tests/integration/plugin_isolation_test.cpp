@@ -19,6 +19,7 @@ using meshbot::testing::build_dir;
 using meshbot::testing::check_bot_traffic;
 using meshbot::testing::ChildProcess;
 using meshbot::testing::config_for;
+using meshbot::testing::echo_answers;
 using meshbot::testing::quoted;
 using meshbot::testing::Record;
 using meshbot::testing::RunningBot;
@@ -56,19 +57,6 @@ std::string ask(SimProcess& sim, const std::string& text) {
     const auto before = texts_to(sim, kNode2).size();
     dm(sim, text);
     return next_text(sim, before);
-}
-
-// /echo still works: the channel broadcast "N002: <word>" arrives within a few seconds.
-bool echo_answers(SimProcess& sim, const std::string& word) {
-    sim.command("text from=!10000002 channel=0 /echo " + word);
-    return sim
-        .wait_for(
-            [&](const Record& r) {
-                return meshbot::testing::record_is(r, "rx", "packet") &&
-                       r.get<std::string>("text", "") == "N002: " + word;
-            },
-            5s)
-        .has_value();
 }
 
 bool any_text_contains(const SimProcess& sim, const std::string& needle) {
@@ -168,10 +156,11 @@ TEST_CASE(
                Catch::Contains("2 faults within 600 s, the last: its runner killed by SIGSEGV"));
 
     int code = -1;
+    const auto mark = bot.process->line_count();  // the first crash logged "restarted" too
     CHECK_THAT(run_cli(bot, {"plugin", "restart", "crasher"}, &code),
                Catch::Contains("ok: restarting crasher"));
     CHECK(code == 0);
-    REQUIRE(bot.process->wait_for_line("plugin crasher: restarted", 10s));
+    REQUIRE(bot.process->wait_for_line_after(mark, "plugin crasher: restarted", 10s));
     CHECK(ask(sim, "/alive") == "alive");
     CHECK_THAT(run_cli(bot, {"plugin", "restart", "nosuch"}, &code), Catch::Contains("no plugin"));
     CHECK(code == 1);

@@ -11,12 +11,14 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -34,6 +36,7 @@ using meshbot::testing::bin_path;
 using meshbot::testing::build_dir;
 using meshbot::testing::check_bot_traffic;
 using meshbot::testing::ChildProcess;
+using meshbot::testing::echo_answers;
 using meshbot::testing::lan_ipv4;
 using meshbot::testing::offered_layers;
 using meshbot::testing::quoted;
@@ -119,10 +122,11 @@ private:
     std::thread thread_;
 };
 
-// A UDP socket bound on 127.0.0.1:0; received() counts the datagrams that arrived, never waiting.
-class UdpSink {
+// A datagram socket: UDP bound on 127.0.0.1:0, or unix bound at a path. received() counts the
+// datagrams that arrived, never waiting.
+class DatagramSink {
 public:
-    UdpSink() {
+    DatagramSink() {
         fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         REQUIRE(fd_ >= 0);
         sockaddr_in a{};
@@ -133,9 +137,18 @@ public:
         REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &length) == 0);
         port_ = ntohs(a.sin_port);
     }
-    ~UdpSink() { ::close(fd_); }
-    UdpSink(const UdpSink&) = delete;
-    UdpSink& operator=(const UdpSink&) = delete;
+    explicit DatagramSink(const fs::path& path) {
+        fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        REQUIRE(fd_ >= 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        REQUIRE(path.string().size() < sizeof a.sun_path);
+        std::strcpy(a.sun_path, path.c_str());
+        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    }
+    ~DatagramSink() { ::close(fd_); }
+    DatagramSink(const DatagramSink&) = delete;
+    DatagramSink& operator=(const DatagramSink&) = delete;
 
     std::uint16_t port() const { return port_; }
     std::size_t received() {
@@ -249,19 +262,6 @@ void check_layers(const std::vector<std::string>& applied, bool broker) {
                          [&](const auto& a, const auto& b) { return rank(a) < rank(b); }));
 }
 
-// /echo still works: the channel broadcast "N002: <word>" arrives within a few seconds.
-bool echo_answers(SimProcess& sim, const std::string& word) {
-    sim.command("text from=!10000002 channel=0 /echo " + word);
-    return sim
-        .wait_for(
-            [&](const Record& r) {
-                return meshbot::testing::record_is(r, "rx", "packet") &&
-                       r.get<std::string>("text", "") == "N002: " + word;
-            },
-            5s)
-        .has_value();
-}
-
 // Sends a DM command from !10000002 and returns the bot's next text to it.
 std::string ask(SimProcess& sim, const std::string& text) {
     const auto before = texts_to(sim, kNode2).size();
@@ -284,14 +284,15 @@ struct Technique {
     bool finishes = true;                       // says "attack: done" (the memory bomb does not)
 };
 
-// One run of one attack plugin: the simulator, the test's listener and UDP socket, and a bot
+// One run of one attack plugin: the simulator, the test's listener and datagram sockets, a bot
 // that loads echo and the plugin, with every target in the plugin's table.
 struct AttackRun {
     std::string id;
     SimProcess sim;
     TcpListener listener;
-    UdpSink udp;
+    DatagramSink udp;
     BotFiles files;
+    DatagramSink unix_sink{files.dir.path() / "sink.sock"};
     std::unique_ptr<ChildProcess> bot;
 
     AttackRun(const Technique& t, bool sandbox)
@@ -302,7 +303,8 @@ struct AttackRun {
         table += t.serial ? "serial_path = " + quoted(fs::path(sim.serial_path())) + "\n"
                           : "radio_port = " + std::to_string(sim.port()) + "\n";
         table += "listener_port = " + listener.port_text() +
-                 "\nudp_port = " + std::to_string(udp.port()) + "\n";
+                 "\nudp_port = " + std::to_string(udp.port()) +
+                 "\nunix_path = " + quoted(files.dir.path() / "sink.sock") + "\n";
         if (const auto lan = lan_ipv4(); !lan.empty()) table += "lan_address = \"" + lan + "\"\n";
         table += "store_path = " + quoted(files.store) +
                  "\ncontrol_socket = " + quoted(files.control) +
@@ -351,6 +353,7 @@ void check_works(AttackRun& run, const Technique& t) {
             std::this_thread::sleep_for(10ms);
         CHECK(run.udp.received() >= 1);
     }
+    if (contains(t.unsandboxed, "unix")) CHECK(run.unix_sink.received() >= 1);
     if (contains(t.unsandboxed, "outside")) CHECK(fs::exists(run.files.outside));
     if (contains(t.unsandboxed, "data_dir")) CHECK(fs::exists(run.files.beside_store));
 }
@@ -376,6 +379,7 @@ void check_contained(AttackRun& run, const Technique& t) {
         CHECK_THAT(plugin_row(run.files, run.id), Catch::Contains("sandbox: " + join(layers)));
     CHECK(run.listener.accepted() == 0);
     CHECK(run.udp.received() == 0);
+    CHECK(run.unix_sink.received() == 0);
     if (!t.serial) CHECK(run.sim.count("accept") == 1);
     CHECK_FALSE(fs::exists(run.files.outside));
     CHECK_FALSE(fs::exists(run.files.beside_store));
@@ -432,6 +436,10 @@ TEST_CASE("sandbox: TCP Fast Open connects in sendto without connect", SANDBOX_T
 
 TEST_CASE("sandbox: a UDP datagram by sendto", SANDBOX_TAGS) {
     attack_test({.name = "udp_sendto", .unsandboxed = {"udp"}});
+}
+
+TEST_CASE("sandbox: a unix datagram to a socket file by name", SANDBOX_TAGS) {
+    attack_test({.name = "unix_datagram", .unsandboxed = {"unix"}});
 }
 
 TEST_CASE("sandbox: system() runs bash, whose /dev/tcp connects", SANDBOX_TAGS) {

@@ -215,4 +215,16 @@ void check_bot_traffic(const SimProcess& sim) {
     }
 }
 
+bool echo_answers(SimProcess& sim, const std::string& word) {
+    sim.command("text from=!10000002 channel=0 /echo " + word);
+    return sim
+        .wait_for(
+            [&](const Record& r) {
+                return record_is(r, "rx", "packet") &&
+                       r.get<std::string>("text", "") == "N002: " + word;
+            },
+            std::chrono::seconds(5))
+        .has_value();
+}
+
 }  // namespace meshbot::testing

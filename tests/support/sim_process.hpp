@@ -98,4 +98,8 @@ bool valid_utf8(std::string_view bytes);
 // 200 bytes of valid UTF-8.
 void check_bot_traffic(const SimProcess& sim);
 
+// The bot's echo plugin still answers: "/echo <word>" from !10000002 on channel 0 comes back as
+// the broadcast "N002: <word>" within 5 s.
+bool echo_answers(SimProcess& sim, const std::string& word);
+
 }  // namespace meshbot::testing

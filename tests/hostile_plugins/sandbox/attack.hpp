@@ -35,6 +35,7 @@ struct Targets {
     std::string config_path;           // the bot's config file
     std::string serial_path;           // the radio's serial device
     std::string outside_path;          // a file outside the plugin's folders
+    std::string unix_path;             // a unix datagram socket the test bound
 };
 
 // "attack <target>: reached".
@@ -43,6 +44,11 @@ void reached(std::string_view target);
 void blocked(std::string_view target, std::string_view why);
 // reached() when error is 0, else blocked() with strerror(error).
 void report(std::string_view target, int error);
+// reached() when a program's wait status is exit 0, else blocked() with how it ended.
+void report_exit(std::string_view target, int status);
+// Creates and removes a file in $HOME, its private folder, and says "attack home: ok" or
+// "attack home: blocked (...)".
+void try_home();
 // Any other line, flushed at once (the runner may be killed right after it).
 void say(std::string_view line);
 

@@ -24,10 +24,7 @@ void attempt(const std::string& target, int port) {
     }
     int status = 0;
     if (::waitpid(child, &status, 0) != child) return attack::report(target, errno);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return attack::reached(target);
-    attack::blocked(target, WIFEXITED(status)
-                                ? "exit status " + std::to_string(WEXITSTATUS(status))
-                                : "killed by signal " + std::to_string(WTERMSIG(status)));
+    attack::report_exit(target, status);
 }
 
 }  // namespace

@@ -18,10 +18,7 @@ void attempt(const std::string& target, int port) {
     errno = 0;
     const int status = std::system(command.c_str());
     if (status == -1) return attack::report(target, errno != 0 ? errno : ECHILD);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return attack::reached(target);
-    attack::blocked(target, WIFEXITED(status)
-                                ? "exit status " + std::to_string(WEXITSTATUS(status))
-                                : "killed by signal " + std::to_string(WTERMSIG(status)));
+    attack::report_exit(target, status);
 }
 
 }  // namespace
