@@ -129,7 +129,7 @@ void NetworkBroker::handle(std::uint64_t id, pid_t pid, const std::uint64_t* arg
 
     const auto verdict = decide_connect(&address, static_cast<unsigned>(length), policy_);
     if (!verdict.allowed) {
-        spdlog::warn("plugin {}: refused a connection to {}: {}", id_, verdict.target, verdict.why);
+        note(verdict.target, verdict.why);
         return respond(id, EACCES);
     }
     // The plugin's socket says what to make: its family, type and protocol, and whether the
@@ -151,8 +151,7 @@ void NetworkBroker::handle(std::uint64_t id, pid_t pid, const std::uint64_t* arg
     ::getsockopt(theirs.fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &size);
     const bool nonblocking = (::fcntl(theirs.fd, F_GETFL) & O_NONBLOCK) != 0;
     if (type != SOCK_STREAM) {
-        spdlog::warn("plugin {}: refused a connection to {}: only TCP is brokered", id_,
-                     verdict.target);
+        note(verdict.target, "only TCP is brokered");
         return respond(id, EACCES);
     }
     OwnedFd ours(::socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol));
@@ -161,7 +160,7 @@ void NetworkBroker::handle(std::uint64_t id, pid_t pid, const std::uint64_t* arg
                                     static_cast<socklen_t>(length));
     const int connect_error = connected == 0 ? 0 : errno;
     if (connect_error != 0 && connect_error != EINPROGRESS) return respond(id, connect_error);
-    spdlog::info("plugin {}: connection to {} allowed", id_, verdict.target);
+    note(verdict.target, {});
     auto connect = std::make_shared<Connect>(executor_, id, plugin_fd, verdict.target);
     if (nonblocking) {
         // The plugin polls its socket as it would have: it gets ours, still connecting.
@@ -208,6 +207,23 @@ void NetworkBroker::finish(const std::shared_ptr<Connect>& connect, int error) {
     boost::system::error_code ignored;
     connect->socket.close(ignored);
     respond(connect->id, error);
+}
+
+// Each decision is logged (a refusal as a warning), within the plugin's line budget: a plugin
+// calling connect() in a loop must not fill the bot's log.
+void NetworkBroker::note(const std::string& target, const std::string& refused_because) {
+    unsigned dropped = 0;
+    const bool take = log_budget_.take(std::chrono::steady_clock::now(), dropped);
+    if (dropped > 0) {
+        spdlog::warn("plugin {}: {} more connection decisions not logged (over {} a second)", id_,
+                     dropped, LineBudget::kLinesPerSecond);
+    }
+    if (!take) return;
+    if (refused_because.empty()) {
+        spdlog::info("plugin {}: connection to {} allowed", id_, target);
+    } else {
+        spdlog::warn("plugin {}: refused a connection to {}: {}", id_, target, refused_because);
+    }
 }
 
 void NetworkBroker::respond(std::uint64_t id, int error, std::int64_t value) {

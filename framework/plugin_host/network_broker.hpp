@@ -19,6 +19,7 @@
 #include <string>
 
 #include "plugin_host/connect_policy.hpp"
+#include "plugin_host/line_budget.hpp"
 
 namespace meshbot::plugins {
 
@@ -40,12 +41,14 @@ private:
     void handle(std::uint64_t id, pid_t pid, const std::uint64_t* args);
     void finish(const std::shared_ptr<Connect>& connect, int error);
     void respond(std::uint64_t id, int error, std::int64_t value = 0);
+    void note(const std::string& target, const std::string& refused_because);
 
     boost::asio::any_io_executor executor_;
     boost::asio::posix::stream_descriptor listener_;
     ConnectPolicy policy_;
     std::string id_;
     bool stopped_ = false;
+    LineBudget log_budget_;
 };
 
 }  // namespace meshbot::plugins

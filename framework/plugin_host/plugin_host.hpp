@@ -57,8 +57,8 @@ struct PluginStatus {
     int runner_pid = 0;  // 0: none running
     unsigned restarts = 0;
     std::string last_crash;
-    // Its runner's sandbox layers ("nnp userns netns seccomp landlock rlimits"), "off", or empty
-    // before a runner reported.
+    // Its runner's sandbox layers ("nnp userns netns ipcns seccomp landlock rlimits"), "off", or
+    // empty before a runner reported.
     std::string sandbox;
 };
 

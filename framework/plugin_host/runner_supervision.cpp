@@ -113,8 +113,8 @@ void PluginHost::runner_started(PluginRecord& plugin, const channel::Started&) {
 }
 
 // The layers in the order they stack, for the log and `meshbot plugins`.
-constexpr const char* kLayerOrder[] = {"nnp",      "userns",  "netns", "seccomp",
-                                       "landlock", "rlimits", "broker"};
+constexpr const char* kLayerOrder[] = {"nnp",     "userns",   "netns",   "ipcns",
+                                       "seccomp", "landlock", "rlimits", "broker"};
 
 void PluginHost::runner_sandboxed(PluginRecord& plugin, const channel::Sandboxed& sandboxed) {
     std::string layers;

@@ -36,8 +36,10 @@ bool write_file(const char* path, const std::string& text) {
 }
 
 // A user namespace (so that no root is needed) holding a network namespace with nothing in it
-// but a loopback interface that is down: no route anywhere, whatever socket call is made.
-// The runner keeps its user and group ids, mapped to themselves.
+// but a loopback interface that is down (no route anywhere, whatever socket call is made) and
+// an IPC namespace of its own (System V queues, semaphores and shared memory of other programs
+// out of sight, and its own gone with it). The runner keeps its effective ids, mapped to
+// themselves.
 void enter_namespaces(SandboxReport& report) {
     // The kernel exempts a task whose real user is root from RLIMIT_NPROC, so a bot running as
     // root would leave its plugins' task limit unbound. Only the real user changes: files are
@@ -48,28 +50,27 @@ void enter_namespaces(SandboxReport& report) {
     }
     const uid_t uid = ::geteuid();
     const gid_t gid = ::getegid();
-    if (::unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0) {
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC) == 0) {
         const bool mapped = write_file("/proc/self/setgroups", "deny") &&
                             write_file("/proc/self/uid_map",
                                        std::to_string(uid) + " " + std::to_string(uid) + " 1") &&
                             write_file("/proc/self/gid_map",
                                        std::to_string(gid) + " " + std::to_string(gid) + " 1");
         if (!mapped) report.missing.push_back(why("userns: cannot map the runner's ids"));
-        report.applied.push_back("userns");
-        report.applied.push_back("netns");
+        report.applied.insert(report.applied.end(), {"userns", "netns", "ipcns"});
         return;
     }
     const std::string user_error = why("userns");
+    report.missing.push_back(user_error);
     // Without user namespaces (disabled by sysctl, or restricted by AppArmor) a bot running as
-    // root can still make the network namespace.
-    if (::unshare(CLONE_NEWNET) == 0) {
-        report.missing.push_back(user_error);
-        report.applied.push_back("netns");
+    // root can still make the other two.
+    if (::unshare(CLONE_NEWNET | CLONE_NEWIPC) == 0) {
+        report.applied.insert(report.applied.end(), {"netns", "ipcns"});
         return;
     }
-    report.missing.push_back(user_error);
     report.missing.push_back(why("netns") +
                              "; without it, seccomp alone keeps a plugin off the network");
+    report.missing.push_back("ipcns: not without a user namespace or root");
 }
 
 // Whatever capabilities the new user namespace gave are dropped: the plugin needs none.

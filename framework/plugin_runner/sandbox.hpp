@@ -18,8 +18,8 @@ struct SandboxPlan {
     unsigned long memory_limit_mb = 0;
 };
 
-// What was applied, by the names the host reports (`nnp userns netns seccomp landlock rlimits`),
-// and each layer the kernel did not offer with the reason. Plain data.
+// What was applied, by the names the host reports (`nnp userns netns ipcns seccomp landlock
+// rlimits`), and each layer the kernel did not offer with the reason. Plain data.
 struct SandboxReport {
     std::vector<std::string> applied;
     std::vector<std::string> missing;  // "landlock: the kernel has no Landlock (Linux 5.13+)"

@@ -4,6 +4,7 @@
 // processes, the kernel's attack surface, the network) rather than a guess at what every
 // library needs. Only the native architecture's calls are allowed; another ABI's (int 0x80 on
 // x86_64) kills the process.
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <seccomp.h>
 #include <sys/socket.h>
@@ -24,48 +25,17 @@ namespace {
 using Filter = std::unique_ptr<void, decltype(&seccomp_release)>;
 
 // Other processes, the kernel's riskier interfaces, namespaces and mounts.
-constexpr const char* kRefused[] = {"ptrace",
-                                    "process_vm_readv",
-                                    "process_vm_writev",
-                                    "pidfd_getfd",
-                                    "bpf",
-                                    "perf_event_open",
-                                    "userfaultfd",
-                                    "keyctl",
-                                    "add_key",
-                                    "request_key",
-                                    "mount",
-                                    "umount2",
-                                    "pivot_root",
-                                    "chroot",
-                                    "move_mount",
-                                    "open_tree",
-                                    "fsopen",
-                                    "fsconfig",
-                                    "fsmount",
-                                    "fspick",
-                                    "mount_setattr",
-                                    "setns",
-                                    "unshare",
-                                    "name_to_handle_at",
-                                    "open_by_handle_at",
-                                    "kexec_load",
-                                    "kexec_file_load",
-                                    "init_module",
-                                    "finit_module",
-                                    "delete_module",
-                                    "reboot",
-                                    "swapon",
-                                    "swapoff",
-                                    "acct",
-                                    "quotactl",
-                                    "syslog",
-                                    "iopl",
-                                    "ioperm",
-                                    "io_uring_setup",
-                                    "io_uring_enter",
-                                    "io_uring_register",
-                                    "pidfd_send_signal"};
+constexpr const char* kRefused[] = {
+    "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "bpf", "perf_event_open",
+    "userfaultfd", "keyctl", "add_key", "request_key", "mount", "umount2", "pivot_root", "chroot",
+    "move_mount", "open_tree", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "setns",
+    "unshare", "name_to_handle_at", "open_by_handle_at", "kexec_load", "kexec_file_load",
+    "init_module", "finit_module", "delete_module", "reboot", "swapon", "swapoff", "acct",
+    "quotactl", "syslog", "iopl", "ioperm", "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "pidfd_send_signal",
+    // Memory no mapping counts: a memfd filled with write()
+    // passes the address-space limit.
+    "memfd_create", "memfd_secret"};
 constexpr const char* kExec[] = {"execve", "execveat"};
 constexpr const char* kNewProcess[] = {"fork", "vfork"};
 
@@ -89,6 +59,19 @@ struct Rules {
     }
 };
 
+// Signals the kernel sends on a descriptor's behalf (SIGIO, or any with F_SETSIG) go to the
+// descriptor's owner: owning one must not name another process.
+bool add_owner_rules(Rules& rules) {
+    const auto self = static_cast<scmp_datum_t>(::getpid());
+    constexpr scmp_datum_t kFioSetOwn = 0x8901;  // FIOSETOWN, SIOCSPGRP: the owner in memory
+    constexpr scmp_datum_t kSiocSPgrp = 0x8902;
+    return rules.add(SCMP_ACT_ERRNO(EPERM), "fcntl",
+                     {SCMP_A1(SCMP_CMP_EQ, F_SETOWN), SCMP_A2(SCMP_CMP_NE, self)}) &&
+           rules.add(SCMP_ACT_ERRNO(EPERM), "fcntl", {SCMP_A1(SCMP_CMP_EQ, F_SETOWN_EX)}) &&
+           rules.add(SCMP_ACT_ERRNO(EPERM), "ioctl", {SCMP_A1(SCMP_CMP_EQ, kFioSetOwn)}) &&
+           rules.add(SCMP_ACT_ERRNO(EPERM), "ioctl", {SCMP_A1(SCMP_CMP_EQ, kSiocSPgrp)});
+}
+
 bool add_process_rules(Rules& rules, const SandboxPlan& plan) {
     // clone3 hides its flags in memory where a filter cannot read them; libc falls back to
     // clone, whose flags are a register.
@@ -97,7 +80,11 @@ bool add_process_rules(Rules& rules, const SandboxPlan& plan) {
         if (!rules.add(SCMP_ACT_ERRNO(EPERM), "clone", {SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag)}))
             return false;
     }
-    if (plan.exec) return true;
+    if (plan.exec) {
+        // The programs it runs stay in its process group, which ends with the runner.
+        return rules.add(SCMP_ACT_ERRNO(EPERM), "setsid") &&
+               rules.add(SCMP_ACT_ERRNO(EPERM), "setpgid");
+    }
     for (const char* name : kExec) {
         if (!rules.add(SCMP_ACT_ERRNO(EACCES), name)) return false;
     }
@@ -129,14 +116,16 @@ bool add_network_rules(Rules& rules, const SandboxPlan& plan) {
                    {SCMP_A3(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN)})) {
         return false;
     }
-    // A unix datagram socket can send to any socket file by name (/dev/log, the journal,
-    // another program's) with sendto or sendmsg, where no filter can read the name; a stream
-    // socket needs connect(), which is refused or brokered. socketpair() stays.
+    // A unix datagram socket, even one of a pair, sends to any socket file by name (/dev/log,
+    // the journal, another program's) with sendto or sendmsg, where no filter can read the
+    // name; a stream socket needs connect(), which is refused or brokered.
     constexpr scmp_datum_t kSocketTypeMask = 0xf;
-    if (!rules.add(SCMP_ACT_ERRNO(EACCES), "socket",
-                   {SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
-                    SCMP_A1(SCMP_CMP_MASKED_EQ, kSocketTypeMask, SOCK_DGRAM)})) {
-        return false;
+    for (const char* name : {"socket", "socketpair"}) {
+        if (!rules.add(SCMP_ACT_ERRNO(EACCES), name,
+                       {SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+                        SCMP_A1(SCMP_CMP_MASKED_EQ, kSocketTypeMask, SOCK_DGRAM)})) {
+            return false;
+        }
     }
     if (!plan.network) {
         return rules.add(SCMP_ACT_ERRNO(EACCES), "socket", {SCMP_A0(SCMP_CMP_NE, AF_UNIX)}) &&
@@ -174,11 +163,14 @@ bool apply_seccomp(const SandboxPlan& plan, int broker_fd, SandboxReport& report
         report.missing.push_back("seccomp: libseccomp cannot build a filter here");
         return true;
     }
+    // Another ABI's system calls (int 0x80, x32) end the whole runner, not just the thread.
+    seccomp_attr_set(filter.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
     Rules rules{filter.get(), {}};
     bool ok = true;
     for (const char* name : kRefused)
         ok = ok && rules.add(SCMP_ACT_ERRNO(EPERM), name);
-    ok = ok && add_process_rules(rules, plan) && add_network_rules(rules, plan);
+    ok = ok && add_owner_rules(rules) && add_process_rules(rules, plan) &&
+         add_network_rules(rules, plan);
     if (!ok) {
         error = rules.error;
         return false;

@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -50,8 +53,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::uint32_t kNode2 = 0x10000002;
-const std::vector<std::string> kLayerOrder = {"nnp",      "userns",  "netns", "seccomp",
-                                              "landlock", "rlimits", "broker"};
+const std::vector<std::string> kLayerOrder = {"nnp",     "userns",   "netns",   "ipcns",
+                                              "seccomp", "landlock", "rlimits", "broker"};
 
 bool contains(const std::vector<std::string>& list, const std::string& item) {
     return std::find(list.begin(), list.end(), item) != list.end();
@@ -162,6 +165,42 @@ private:
     int fd_ = -1;
     std::uint16_t port_ = 0;
     std::size_t received_ = 0;
+};
+
+// SIGUSR2s this test process received: attack_signal_owner aims at it.
+std::atomic<int> g_sigusr2{0};
+
+int sigusr2_count() {
+    static const bool installed = [] {
+        struct sigaction action {};
+        action.sa_handler = [](int) { g_sigusr2.fetch_add(1); };
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        return ::sigaction(SIGUSR2, &action, nullptr) == 0;
+    }();
+    return installed ? g_sigusr2.load() : -1;
+}
+
+// A System V shared memory segment (mode 0600) holding a secret, for attack_sysv_ipc to look
+// for by its key; removed with the object.
+class IpcSecret {
+public:
+    IpcSecret() : key_(0x6d620000 | (::getpid() & 0xffff)) {
+        id_ = ::shmget(key_, 4096, IPC_CREAT | IPC_EXCL | 0600);
+        REQUIRE(id_ >= 0);
+        void* memory = ::shmat(id_, nullptr, 0);
+        REQUIRE(memory != reinterpret_cast<void*>(-1));
+        std::memcpy(memory, "meshbot-secret", 14);
+        ::shmdt(memory);
+    }
+    ~IpcSecret() { ::shmctl(id_, IPC_RMID, nullptr); }
+    IpcSecret(const IpcSecret&) = delete;
+    IpcSecret& operator=(const IpcSecret&) = delete;
+    int key() const { return key_; }
+
+private:
+    int key_;
+    int id_ = -1;
 };
 
 // One bot's files, named before it starts so that they can be handed to an attack plugin as
@@ -293,6 +332,8 @@ struct AttackRun {
     DatagramSink udp;
     BotFiles files;
     DatagramSink unix_sink{files.dir.path() / "sink.sock"};
+    IpcSecret ipc;
+    int signals_before = sigusr2_count();
     std::unique_ptr<ChildProcess> bot;
 
     AttackRun(const Technique& t, bool sandbox)
@@ -304,7 +345,9 @@ struct AttackRun {
                           : "radio_port = " + std::to_string(sim.port()) + "\n";
         table += "listener_port = " + listener.port_text() +
                  "\nudp_port = " + std::to_string(udp.port()) +
-                 "\nunix_path = " + quoted(files.dir.path() / "sink.sock") + "\n";
+                 "\nunix_path = " + quoted(files.dir.path() / "sink.sock") +
+                 "\nsignal_pid = " + std::to_string(::getpid()) +
+                 "\nipc_key = " + std::to_string(ipc.key()) + "\n";
         if (const auto lan = lan_ipv4(); !lan.empty()) table += "lan_address = \"" + lan + "\"\n";
         table += "store_path = " + quoted(files.store) +
                  "\ncontrol_socket = " + quoted(files.control) +
@@ -354,6 +397,12 @@ void check_works(AttackRun& run, const Technique& t) {
         CHECK(run.udp.received() >= 1);
     }
     if (contains(t.unsandboxed, "unix")) CHECK(run.unix_sink.received() >= 1);
+    if (contains(t.unsandboxed, "owner")) {
+        const auto deadline = std::chrono::steady_clock::now() + 2s;
+        while (sigusr2_count() == run.signals_before && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(10ms);
+        CHECK(sigusr2_count() > run.signals_before);
+    }
     if (contains(t.unsandboxed, "outside")) CHECK(fs::exists(run.files.outside));
     if (contains(t.unsandboxed, "data_dir")) CHECK(fs::exists(run.files.beside_store));
 }
@@ -380,6 +429,7 @@ void check_contained(AttackRun& run, const Technique& t) {
     CHECK(run.listener.accepted() == 0);
     CHECK(run.udp.received() == 0);
     CHECK(run.unix_sink.received() == 0);
+    CHECK(sigusr2_count() == run.signals_before);
     if (!t.serial) CHECK(run.sim.count("accept") == 1);
     CHECK_FALSE(fs::exists(run.files.outside));
     CHECK_FALSE(fs::exists(run.files.beside_store));
@@ -438,8 +488,23 @@ TEST_CASE("sandbox: a UDP datagram by sendto", SANDBOX_TAGS) {
     attack_test({.name = "udp_sendto", .unsandboxed = {"udp"}});
 }
 
-TEST_CASE("sandbox: a unix datagram to a socket file by name", SANDBOX_TAGS) {
-    attack_test({.name = "unix_datagram", .unsandboxed = {"unix"}});
+TEST_CASE("sandbox: unix datagrams to a socket file by name, from a socket and a socketpair",
+          SANDBOX_TAGS) {
+    attack_test({.name = "unix_datagram", .unsandboxed = {"unix", "unix_pair"}});
+}
+
+TEST_CASE("sandbox: the kernel made to signal the bot's side (F_SETOWN, O_ASYNC) or kill()",
+          SANDBOX_TAGS) {
+    attack_test({.name = "signal_owner", .unsandboxed = {"owner", "kill"}});
+}
+
+TEST_CASE("sandbox: another program's System V shared memory, by its key", SANDBOX_TAGS) {
+    attack_test({.name = "sysv_ipc", .unsandboxed = {"ipc"}});
+}
+
+TEST_CASE("sandbox: memory held in a memfd, past the address-space limit", SANDBOX_TAGS) {
+    attack_test(
+        {.name = "memfd", .unsandboxed = {"memfd"}, .plugin_keys = "memory_limit_mb = 64\n"});
 }
 
 TEST_CASE("sandbox: system() runs bash, whose /dev/tcp connects", SANDBOX_TAGS) {
@@ -574,6 +639,15 @@ TEST_CASE("sandbox: a plugin granted the network reaches the local ports it is a
         CHECK(ask(n.sim, "/connectnb 127.0.0.1 " + n.unlisted.port_text()) ==
               "refused Permission denied");
         CHECK(n.unlisted.accepted() == 0);
+        // A plugin looping on a refused connection is refused each time, and logged within its
+        // line budget (100 a second), not 1,000 times.
+        CHECK(ask(n.sim, "/connectmany 127.0.0.1 " + n.unlisted.port_text() + " 1000") ==
+              "1000 tried, 0 connected");
+        const auto lines = n.bot->lines();
+        const auto refusals = std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
+            return l.find("plugin netclient: refused a connection to") != std::string::npos;
+        });
+        CHECK(refusals < 400);
         CHECK(n.sim.count("accept") == 1);
         check_bot_traffic(n.sim);
     }
@@ -620,8 +694,39 @@ TEST_CASE("sandbox: a plugin starts programs only when its exec permission is gr
         auto bot = start_bot(files, bot_config(sim, files, "runs_program", "",
                                                "[plugins.runs_program]\ngrant_exec = true\n"));
         CHECK(ask(sim, "/run") == "exit 7");
+        // What it starts stays in its process group, which ends with its runner.
+        CHECK(ask(sim, "/detach") == "refused Operation not permitted");
         check_layers(logged_layers(*bot, "runs_program"), false);
         CHECK(echo_answers(sim, "after"));
     }
     check_bot_traffic(sim);
+}
+
+// ------------------------------------------------- the bot's own guard, for in-bot plugins
+
+// isolation = "none": no sandbox, only the connect(), sendto() and sendmsg() the bot exports
+// stand between a plugin in its process and the radio. They must refuse every spelling of this
+// machine at the radio's port, Fast Open included.
+TEST_CASE("sandbox: in the bot's process the connect guard refuses the radio by any spelling",
+          SANDBOX_TAGS) {
+    NetclientBot n;
+    n.bot = start_bot(n.files, bot_config(n.sim, n.files, "netclient", "",
+                                          "[plugins.netclient]\ngrant_network = true\n"
+                                          "isolation = \"none\"\n"));
+    // Fast Open works here at all (so the refusal below can fail): an unlisted port is fine
+    // for the guard, which protects the radio only.
+    CHECK(ask(n.sim, "/fastopen 127.0.0.1 " + n.unlisted.port_text()) ==
+          "connected 127.0.0.1:" + n.unlisted.port_text());
+    CHECK(n.unlisted.wait_accepted(1, 2s));
+    std::vector<std::string> hosts = {"127.0.0.1", "0.0.0.0",          "::1",
+                                      "::",        "::ffff:127.0.0.1", "localhost"};
+    if (const auto lan = lan_ipv4(); !lan.empty()) hosts.push_back(lan);
+    for (const auto& host : hosts) {
+        INFO(host << " at the radio's port");
+        CHECK(ask(n.sim, "/connect " + host + " " + n.radio()) == "refused Permission denied");
+        CHECK(ask(n.sim, "/fastopen " + host + " " + n.radio()) == "refused Permission denied");
+    }
+    CHECK(n.sim.count("accept") == 1);
+    CHECK(echo_answers(n.sim, "guarded"));
+    check_bot_traffic(n.sim);
 }

@@ -54,10 +54,10 @@ bool landlock_offered() {
 
 std::vector<std::string> probe() {
     std::vector<std::string> layers = {"nnp"};
-    if (child_can_unshare(CLONE_NEWUSER | CLONE_NEWNET)) {
-        layers.insert(layers.end(), {"userns", "netns"});
-    } else if (child_can_unshare(CLONE_NEWNET)) {
-        layers.push_back("netns");
+    if (child_can_unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC)) {
+        layers.insert(layers.end(), {"userns", "netns", "ipcns"});
+    } else if (child_can_unshare(CLONE_NEWNET | CLONE_NEWIPC)) {
+        layers.insert(layers.end(), {"netns", "ipcns"});
     }
     if (seccomp_offered()) layers.push_back("seccomp");
     if (landlock_offered()) layers.push_back("landlock");

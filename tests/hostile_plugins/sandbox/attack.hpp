@@ -36,6 +36,8 @@ struct Targets {
     std::string serial_path;           // the radio's serial device
     std::string outside_path;          // a file outside the plugin's folders
     std::string unix_path;             // a unix datagram socket the test bound
+    std::optional<int> signal_pid;     // a process (the test's) that counts its SIGUSR2s
+    std::optional<int> ipc_key;        // a System V shared memory segment the test made
 };
 
 // "attack <target>: reached".

@@ -26,6 +26,8 @@ attack::Targets read_targets(const meshbot::Config& config) {
     t.serial_path = config.get_or("serial_path", "");
     t.outside_path = config.get_or("outside_path", "");
     t.unix_path = config.get_or("unix_path", "");
+    t.signal_pid = config.get<int>("signal_pid");
+    t.ipc_key = config.get<int>("ipc_key");
     return t;
 }
 

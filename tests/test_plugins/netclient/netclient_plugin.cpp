@@ -5,7 +5,10 @@
 //   /connect HOST PORT     getaddrinfo(HOST, PORT), then a blocking connect() to each address
 //                          in turn (3 s each)
 //   /connectnb HOST PORT   the same with non-blocking sockets and poll()
-// Both answer "connected <address>" for the first address that connected, or "refused
+//   /fastopen HOST PORT    sendto() with MSG_FASTOPEN, which connects without connect()
+//   /connectmany HOST PORT N   N blocking connects to HOST (an address) in a row, as a plugin
+//                          looping on a refused connection would: "N tried, M connected"
+// They answer "connected <address>" for the first address that connected, or "refused
 // <strerror>" with the last failure ("Permission denied" when the host's broker refused it,
 // "Connection refused" when nobody listens). The dialling runs in post_work, off the loop.
 #include <arpa/inet.h>
@@ -66,8 +69,19 @@ int connect_nonblocking(int fd, const addrinfo& a) {
     return error;
 }
 
+// TCP Fast Open: the connection is made inside sendto(). 0 or errno.
+int connect_fastopen(int fd, const addrinfo& a) {
+    static const char hello[] = "hello";
+    return ::sendto(fd, hello, sizeof hello - 1, MSG_FASTOPEN | MSG_NOSIGNAL, a.ai_addr,
+                    a.ai_addrlen) >= 0
+               ? 0
+               : errno;
+}
+
+enum class Way { blocking, nonblocking, fastopen };
+
 // The whole dial: every address getaddrinfo gives, in its order, until one connects.
-std::string dial(const std::string& host, const std::string& port, bool nonblocking) {
+std::string dial(const std::string& host, const std::string& port, Way way) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -82,7 +96,9 @@ std::string dial(const std::string& host, const std::string& port, bool nonblock
             last_error = errno;
             continue;
         }
-        last_error = nonblocking ? connect_nonblocking(fd, *a) : connect_blocking(fd, *a);
+        last_error = way == Way::nonblocking ? connect_nonblocking(fd, *a)
+                     : way == Way::fastopen  ? connect_fastopen(fd, *a)
+                                             : connect_blocking(fd, *a);
         if (last_error == 0) connected = describe(a->ai_addr);
         ::close(fd);
     }
@@ -91,26 +107,50 @@ std::string dial(const std::string& host, const std::string& port, bool nonblock
     return std::string("refused ") + std::strerror(last_error);
 }
 
-// Owns /connect and /connectnb; event-loop thread, the dialling on a worker.
+std::string dial_many(const std::string& host, const std::string& port, int times) {
+    int connected = 0;
+    for (int i = 0; i < times; ++i) {
+        if (dial(host, port, Way::blocking).rfind("connected", 0) == 0) ++connected;
+    }
+    return std::to_string(times) + " tried, " + std::to_string(connected) + " connected";
+}
+
+// Owns /connect, /connectnb, /fastopen and /connectmany; event-loop thread, the dialling on a
+// worker.
 class NetclientPlugin {
 public:
     explicit NetclientPlugin(meshbot::Host& host) : host_(host) {
-        add("connect", "connects with a blocking socket", false);
-        add("connectnb", "connects with a non-blocking socket and poll()", true);
+        add("connect", "connects with a blocking socket", Way::blocking);
+        add("connectnb", "connects with a non-blocking socket and poll()", Way::nonblocking);
+        add("fastopen", "connects inside sendto(MSG_FASTOPEN)", Way::fastopen);
+        host_.command({.name = "connectmany",
+                       .args = "<host> <port> <times>",
+                       .help = "connects many times in a row",
+                       .scope = meshbot::Scope::dm},
+                      [this](const meshbot::Command& cmd) {
+                          std::istringstream words{std::string(cmd.args())};
+                          std::string to, port;
+                          int times = 0;
+                          words >> to >> port >> times;
+                          const std::uint64_t event = cmd.event();
+                          host_.post_work(
+                              [to, port, times] { return dial_many(to, port, times); },
+                              [this, event](std::string answer) { host_.reply(event, answer); });
+                      });
     }
 
 private:
-    void add(const char* name, const char* help, bool nonblocking) {
+    void add(const char* name, const char* help, Way way) {
         host_.command(
             {.name = name, .args = "<host> <port>", .help = help, .scope = meshbot::Scope::dm},
-            [this, name, nonblocking](const meshbot::Command& cmd) {
+            [this, name, way](const meshbot::Command& cmd) {
                 std::istringstream words{std::string(cmd.args())};
                 std::string host, port;
                 words >> host >> port;
                 if (host.empty() || port.empty())
                     return cmd.reply(std::string("usage: /") + name + " <host> <port>");
                 const std::uint64_t event = cmd.event();
-                host_.post_work([host, port, nonblocking] { return dial(host, port, nonblocking); },
+                host_.post_work([host, port, way] { return dial(host, port, way); },
                                 [this, event](std::string answer) { host_.reply(event, answer); });
             });
     }
