@@ -8,6 +8,9 @@
 include_guard(GLOBAL)
 include(GNUInstallDirs)
 
+# Where installed plugins live, relative to the install prefix; the host looks there by default.
+set(MESHBOT_PLUGIN_INSTALL_DIR "${CMAKE_INSTALL_LIBDIR}/meshbot/plugins")
+
 function(meshbot_add_plugin id)
   cmake_parse_arguments(ARG "NO_INSTALL" "MANIFEST;OUTPUT_DIRECTORY" "SOURCES" ${ARGN})
   if(NOT ARG_SOURCES)
@@ -42,7 +45,6 @@ function(meshbot_add_plugin id)
   if(ARG_NO_INSTALL)
     return()
   endif()
-  install(TARGETS ${target} LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}/meshbot/plugins/${id}")
-  install(FILES "${manifest}" RENAME plugin.toml
-          DESTINATION "${CMAKE_INSTALL_LIBDIR}/meshbot/plugins/${id}")
+  install(TARGETS ${target} LIBRARY DESTINATION "${MESHBOT_PLUGIN_INSTALL_DIR}/${id}")
+  install(FILES "${manifest}" RENAME plugin.toml DESTINATION "${MESHBOT_PLUGIN_INSTALL_DIR}/${id}")
 endfunction()

@@ -106,7 +106,8 @@ std::string control_answer(std::string_view request, const ControlHandlers& hand
     }
     if (verb == "plugins" && trim(rest).empty()) {
         if (!handlers.plugin_table) return "error: not available";
-        return "ok: " + escape_lines(handlers.plugin_table());
+        const auto table = handlers.plugin_table();
+        return (table.ok ? "ok: " : "failed: ") + escape_lines(table.text);
     }
     if (verb == "plugin" && next_word(rest) == "restart") {
         const auto id = trim(rest);

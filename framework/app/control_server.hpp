@@ -42,7 +42,8 @@ struct ControlReply {
 // What the daemon does for the requests; each runs on the io_context thread.
 struct ControlHandlers {
     std::function<ControlReply(std::string_view node)> accept_key;
-    std::function<std::string()> plugin_table;
+    // ok: every enabled plugin loaded (the answer is "ok: " then, else "failed: ").
+    std::function<ControlReply()> plugin_table;
     std::function<ControlReply(std::string_view id)> restart_plugin;
 };
 

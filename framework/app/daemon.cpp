@@ -4,13 +4,14 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <boost/asio/post.hpp>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 
 #include "app/bot.hpp"
 #include "app/control_server.hpp"
+#include "app/signal_watch.hpp"
 #include "nodes/store_files.hpp"
 
 #include <algorithm>
@@ -38,9 +39,25 @@ ControlReply accept_from_operator(Bot& bot, std::string_view query) {
     return ControlReply{outcome.accepted, std::move(outcome.text)};
 }
 
-std::string plugin_table(const std::vector<plugins::PluginStatus>& statuses) {
-    if (statuses.empty()) return "no plugins found in the configured [plugins] dirs\n";
+// A plugin the config asks for that is not running: failed, faulted, or crashed (a crash at
+// start-up is the usual one).
+bool cannot_load(const plugins::PluginStatus& s) {
+    using plugins::PluginState;
+    return s.wanted && s.state != PluginState::loaded && s.state != PluginState::starting &&
+           s.state != PluginState::disabled_by_config;
+}
+
+// `meshbot plugins`: a row per plugin, then what the host warned about; ok when every enabled
+// plugin loaded.
+ControlReply plugin_table(const plugins::PluginHost& host) {
+    const auto statuses = host.statuses();
     std::string out;
+    if (statuses.empty()) {
+        out += "no plugins found in:";
+        for (const auto& folder : host.searched())
+            out += " " + folder.string();
+        out += host.searched().empty() ? " (no plugin folder exists)\n" : "\n";
+    }
     for (const auto& s : statuses) {
         const char* isolation = s.isolation == config::Isolation::none ? "in-bot" : "process";
         const std::string pid = s.runner_pid ? "pid " + std::to_string(s.runner_pid) : "-";
@@ -53,7 +70,11 @@ std::string plugin_table(const std::vector<plugins::PluginStatus>& statuses) {
         if (!s.reason.empty()) out += fmt::format("{:<16} {}\n", "", s.reason);
         if (!s.last_crash.empty()) out += fmt::format("{:<16} last crash: {}\n", "", s.last_crash);
     }
-    return out;
+    for (const auto& warning : host.warnings())
+        out += "warning: " + warning + "\n";
+    const auto failed = std::count_if(statuses.begin(), statuses.end(), cannot_load);
+    if (failed > 0) out += fmt::format("{} enabled plugin(s) could not load\n", failed);
+    return ControlReply{failed == 0, std::move(out)};
 }
 
 // Runs the loop until no plugin is starting (their runners answer or time out).
@@ -71,28 +92,33 @@ int run_daemon(const config::AppConfig& config) {
     ControlServer control(
         io.get_executor(), control_socket_path(config.bot.data_dir),
         ControlHandlers{[&bot](std::string_view node) { return accept_from_operator(bot, node); },
-                        [&bot] { return plugin_table(bot.plugins().statuses()); },
+                        [&bot] { return plugin_table(bot.plugins()); },
                         [&bot](std::string_view id) {
                             const std::string why = bot.plugins().restart(id);
                             return ControlReply{
                                 why.empty(), why.empty() ? "restarting " + std::string(id) : why};
                         }});
 
-    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-    std::function<void(const boost::system::error_code&, int)> on_signal;
-    int signals_seen = 0;
-    on_signal = [&](const boost::system::error_code& ec, int signo) {
-        if (ec) return;
-        if (++signals_seen > 1) {
-            spdlog::warn("second signal ({}): exiting now", signo);
-            std::_Exit(128 + signo);
-        }
-        spdlog::info("signal {}: stopping (send it again to exit at once)", signo);
-        control.stop();
-        bot.stop([&io] { io.stop(); });
-        signals.async_wait(on_signal);
-    };
-    signals.async_wait(on_signal);
+    // Only a plugin in the bot's process can hold the loop; runners have their own timeout.
+    const auto& plugins = config.plugins;
+    const bool in_bot =
+        plugins.isolation == config::Isolation::none ||
+        std::any_of(plugins.settings.begin(), plugins.settings.end(),
+                    [](const auto& s) { return s.second.isolation == config::Isolation::none; });
+    std::function<std::string()> stuck;
+    if (in_bot) {
+        const auto after = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            plugins.callback_timeout);
+        stuck = [&bot, after] { return bot.plugins().stuck_callback(after); };
+    }
+    SignalWatch watch(
+        [&](int) {
+            boost::asio::post(io, [&] {
+                control.stop();
+                bot.stop([&io] { io.stop(); });
+            });
+        },
+        std::move(stuck));
 
     spdlog::info("meshbot {} starting with {}", MESHBOT_VERSION, config.source.string());
     try {
@@ -114,10 +140,12 @@ int run_daemon(const config::AppConfig& config) {
 int list_plugins(const config::AppConfig& config) {
     const auto socket = control_socket_path(config.bot.data_dir);
     const auto daemon = control_request(socket, "plugins", kControlTimeout);
-    if (daemon.reached && daemon.answer.rfind("ok: ", 0) == 0) {
-        const std::string table = unescape_lines(std::string_view(daemon.answer).substr(4));
+    for (const std::string_view answer : {"ok: ", "failed: "}) {
+        if (!daemon.reached || daemon.answer.rfind(answer, 0) != 0) continue;
+        const std::string table =
+            unescape_lines(std::string_view(daemon.answer).substr(answer.size()));
         std::fputs(table.c_str(), stdout);
-        return 0;
+        return answer == "ok: " ? 0 : 1;
     }
     // No answer, yet a daemon holds the data directory: starting its plugins here would have
     // them write their stores behind its back.
@@ -135,12 +163,12 @@ int list_plugins(const config::AppConfig& config) {
     bot.plugins().force_runners();  // listing never runs plugin code in this process
     bot.load_plugins();
     settle_plugins(io, bot.plugins());
-    const auto statuses = bot.plugins().statuses();
-    std::fputs(plugin_table(statuses).c_str(), stdout);
+    const auto table = plugin_table(bot.plugins());
+    std::fputs(table.text.c_str(), stdout);
     bot.plugins().stop(std::chrono::milliseconds(2000), [&io] { io.stop(); });
     io.restart();
     io.run();
-    return 0;
+    return table.ok ? 0 : 1;
 }
 
 int restart_plugin(const config::AppConfig& config, const std::string& id) {

@@ -59,8 +59,9 @@ struct BotConfig {
 struct CommandsConfig {
     std::string prefix = "/";
     bool dm = true;  // answer commands sent as DMs
-    std::vector<unsigned>
-        channels{};           // channel indexes where channel commands may run (empty: none)
+    // Channel indexes where channel commands may run (empty: none). The primary channel by
+    // default, so that a newcomer's bot answers where the mesh talks.
+    std::vector<unsigned> channels{0};
     unsigned rate_limit = 5;  // commands per sender per rate_window
     Seconds rate_window{60};
     std::size_t reply_max_bytes = 200;  // per reply part, UTF-8 bytes (never above 200)
@@ -91,12 +92,16 @@ struct PluginSettings {
     std::optional<Isolation> isolation;  // overrides [plugins] isolation
     std::string table_toml;              // the whole [plugins.<id>] table serialised as TOML
     std::string where;                   // "file:line:column" of the table, for messages
+    // "file:line:column" of each value in the table, by config_get path ("a.b", "list[2]").
+    std::map<std::string, std::string> positions;
 };
 
 struct PluginsConfig {
     // Folders scanned for plugins (each plugin: a folder with plugin.toml and its .so).
     // Relative paths are relative to the config file's directory.
     std::vector<std::filesystem::path> dirs;
+    // Also search data_dir/plugins/ and the plugins that come with meshbot (after `dirs`).
+    bool default_dirs = true;
     // When set, only these plugin ids load; [plugins.<id>] enabled = false still wins.
     std::optional<std::vector<std::string>> enabled;
     std::map<std::string, PluginSettings> settings;  // by plugin id

@@ -239,6 +239,22 @@ const toml::node* read_isolation(Section& s, Isolation& out) {
                        {{"process", Isolation::process}, {"none", Isolation::none}});
 }
 
+// Where each value of a plugin's table is, by the path a plugin asks config_get for: the
+// table is handed on as text, which keeps no positions of the operator's file.
+void record_positions(const toml::node& node, const std::string& path, const Report& report,
+                      std::map<std::string, std::string>& out) {
+    if (!path.empty()) out[path] = report.where(node.source().begin);
+    if (const auto* table = node.as_table()) {
+        for (const auto& [key, child] : *table)
+            record_positions(
+                child, path.empty() ? std::string(key.str()) : path + "." + std::string(key.str()),
+                report, out);
+    } else if (const auto* array = node.as_array()) {
+        for (std::size_t i = 0; i < array->size(); ++i)
+            record_positions(*array->get(i), path + "[" + std::to_string(i) + "]", report, out);
+    }
+}
+
 // One [plugins.<id>] table. Only `enabled`, `isolation` and the grants are the host's; every
 // other key is the plugin's own, checked by the plugin host against the plugin, so none of them
 // raises an unknown-key warning here.
@@ -285,6 +301,7 @@ void read_plugin_table(Section& plugins, std::string_view id, const toml::node& 
     text << toml::toml_formatter(whole);
     settings.table_toml = text.str();
     settings.where = plugins.report().where(table->source().begin);
+    record_positions(*table, "", plugins.report(), settings.positions);
     p.settings.insert_or_assign(std::string(id), std::move(settings));
 }
 
@@ -299,6 +316,7 @@ void read_plugins(Section& s, PluginsConfig& p, const std::filesystem::path& bas
         return true;
     };
     if (read_array(s, "dirs", "paths", dir)) p.dirs = std::move(dirs);
+    read_bool(s, "default_dirs", p.default_dirs);
 
     std::vector<std::string> enabled;
     const auto plugin_id = [&](const toml::node& node, const std::string& key) {

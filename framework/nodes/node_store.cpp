@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "meshbot/sdk/node_match.hpp"
 #include "nodes/node_codec.hpp"
 #include "portnums.pb.h"
 #include "radio/node_id.hpp"
@@ -13,13 +14,6 @@
 namespace meshbot::nodes {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 std::uint32_t now_epoch() {
     return static_cast<std::uint32_t>(std::time(nullptr));
@@ -355,8 +349,18 @@ bool NodeStore::accept_key(std::uint32_t num) {
 }
 
 KeyAcceptance NodeStore::accept_key(std::string_view query) {
-    const NodeRecord* node = find(query);
-    if (node == nullptr) return {false, 0, "no node matches '" + std::string(query) + "'"};
+    const auto matches = match(query);
+    if (matches.empty()) return {false, 0, "no node matches '" + std::string(query) + "'"};
+    if (matches.size() > 1) {
+        // Accepting a key is trusting a node: never a guess between two.
+        std::string text =
+            std::to_string(matches.size()) + " nodes match '" + std::string(query) + "':";
+        for (const NodeRecord* n : matches)
+            text += " " + radio::node_id(n->num) + " (" + n->short_name + ", " + n->long_name +
+                    ")" + (n == matches.back() ? "" : ",");
+        return {false, 0, text + "; name one by its !id"};
+    }
+    const NodeRecord* node = matches.front();
     const std::uint32_t num = node->num;
     const std::string id = radio::node_id(num);
     if (node->key_state() != KeyState::changed) {
@@ -378,17 +382,19 @@ const NodeRecord* NodeStore::find(std::uint32_t num) const {
     return it == nodes_.end() ? nullptr : &it->second;
 }
 
+std::vector<const NodeRecord*> NodeStore::match(std::string_view query) const {
+    std::vector<const NodeRecord*> all;
+    all.reserve(nodes_.size());
+    for (const auto& [num, node] : nodes_)
+        all.push_back(&node);
+    return match_nodes(query, all, [](const NodeRecord* n) {
+        return NodeNames{n->num, n->short_name, n->long_name};
+    });
+}
+
 const NodeRecord* NodeStore::find(std::string_view query) const {
-    if (query.empty()) return nullptr;
-    if (auto num = radio::parse_node_number(query)) {
-        if (const auto* n = find(*num)) return n;
-    }
-    const NodeRecord* by_long = nullptr;
-    for (const auto& [num, node] : nodes_) {
-        if (iequals(node.short_name, query)) return &node;
-        if (!by_long && iequals(node.long_name, query)) by_long = &node;
-    }
-    return by_long;
+    const auto matches = match(query);
+    return matches.size() == 1 ? matches.front() : nullptr;
 }
 
 void NodeStore::for_each(const std::function<void(const NodeRecord&)>& fn) const {

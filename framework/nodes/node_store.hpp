@@ -80,8 +80,10 @@ public:
 
     std::uint32_t self_num() const { return self_; }
     const NodeRecord* find(std::uint32_t num) const;
-    // By number ("123", "0x7b"), "!id", short name or long name, case-insensitive; an exact
-    // short name wins over a long-name match.
+    // The nodes `query` designates, by the one rule the SDK and plugins use too
+    // (meshbot/sdk/node_match.hpp): id or number, short name, long name, its beginning, the id's
+    // last four hex digits. find(query): the one match, nullptr for none or several.
+    std::vector<const NodeRecord*> match(std::string_view query) const;
     const NodeRecord* find(std::string_view query) const;
     void for_each(const std::function<void(const NodeRecord&)>& fn) const;
     std::size_t size() const { return nodes_.size(); }

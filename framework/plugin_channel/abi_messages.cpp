@@ -118,6 +118,8 @@ Value to_message(const mb_value& v) {
     m.set_integer(v.integer);
     m.set_number(v.number);
     m.set_string(std::string(view(v.string)));
+    if (v.struct_size >= offsetof(mb_value, where) + sizeof(mb_str))
+        m.set_where(std::string(view(v.where)));
     return m;
 }
 
@@ -131,6 +133,7 @@ mb_value to_abi(const Value& m) {
     v.integer = m.integer();
     v.number = m.number();
     v.string = str(m.string());
+    v.where = str(m.where());
     return v;
 }
 

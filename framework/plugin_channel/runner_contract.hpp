@@ -11,7 +11,7 @@ inline constexpr int kBrokerFd = 4;
 
 // meshbot-plugin --library PATH --id ID --host-pid PID [--memory-limit-mb N]
 //                [--private-dir DIR] [--grant network|exec]... [--no-sandbox] [--probe]
-//   --private-dir: the one folder the plugin may write (data_dir/plugins/<id>/).
+//   --private-dir: the one folder the plugin may write (data_dir/plugin-data/<id>/).
 //   --grant: permissions the manifest asked for and the operator granted.
 //   --no-sandbox: [plugins] sandbox = false (the memory limit still applies).
 //   --probe: check the library (entry point, ABI, id) and exit without creating the plugin.

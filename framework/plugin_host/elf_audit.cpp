@@ -6,6 +6,7 @@
 #include <array>
 #include <bit>
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -218,15 +219,82 @@ std::vector<std::string> read_undefined(ElfFile& file, bool swap) {
     return names;
 }
 
-}  // namespace
-
-std::vector<std::string> undefined_dynamic_symbols(const std::filesystem::path& so) {
-    ElfFile file(so);
+// The identification bytes, checked to be ELF, of the file.
+std::array<unsigned char, EI_NIDENT> read_ident(ElfFile& file) {
     std::array<unsigned char, EI_NIDENT> ident{};
     if (file.size() < SELFMAG) file.fail("not an ELF file");
     file.read(0, SELFMAG, ident.data(), "ELF magic");
     if (std::memcmp(ident.data(), ELFMAG, SELFMAG) != 0) file.fail("not an ELF file");
     file.read(0, EI_NIDENT, ident.data(), "ELF identification");
+    return ident;
+}
+
+// What a plugin's author and an operator call the machines meshbot runs on.
+std::string machine_name(unsigned machine) {
+    switch (machine) {
+        case EM_X86_64:
+            return "x86_64";
+        case EM_386:
+            return "i386";
+        case EM_AARCH64:
+            return "aarch64";
+        case EM_ARM:
+            return "arm";
+        case EM_RISCV:
+            return "riscv";
+        case EM_PPC64:
+            return "ppc64";
+        case EM_S390:
+            return "s390x";
+        case EM_MIPS:
+            return "mips";
+        default:
+            return "ELF machine " + std::to_string(machine);
+    }
+}
+
+// An ELF file's target: machine, word size and byte order, the way an operator would read it.
+struct ElfTarget {
+    unsigned machine = 0;
+    unsigned char elf_class = 0;
+    unsigned char byte_order = 0;
+
+    std::string describe() const {
+        std::string text = machine_name(machine);
+        text += elf_class == ELFCLASS32 ? " (32-bit" : " (64-bit";
+        text += byte_order == ELFDATA2LSB ? ", little-endian)" : ", big-endian)";
+        return text;
+    }
+};
+
+ElfTarget read_target(const fs::path& path) {
+    ElfFile file(path);
+    const auto ident = read_ident(file);
+    std::array<unsigned char, 2> machine{};
+    file.read(offsetof(Elf64_Ehdr, e_machine), 2, machine.data(), "ELF machine");
+    const bool little = ident[EI_DATA] == ELFDATA2LSB;
+    return ElfTarget{little ? machine[0] | (machine[1] << 8U) : (machine[0] << 8U) | machine[1],
+                     ident[EI_CLASS], ident[EI_DATA]};
+}
+
+}  // namespace
+
+std::string foreign_machine(const std::filesystem::path& so) {
+    static const ElfTarget self = read_target("/proc/self/exe");
+    const ElfTarget plugin = read_target(so);
+    if (plugin.machine == self.machine && plugin.elf_class == self.elf_class &&
+        plugin.byte_order == self.byte_order)
+        return {};
+    // The short form when the machine alone differs, as it usually does (x86_64 vs aarch64).
+    const bool machine_only =
+        plugin.elf_class == self.elf_class && plugin.byte_order == self.byte_order;
+    return "built for " + (machine_only ? machine_name(plugin.machine) : plugin.describe()) +
+           ", this machine is " + (machine_only ? machine_name(self.machine) : self.describe());
+}
+
+std::vector<std::string> undefined_dynamic_symbols(const std::filesystem::path& so) {
+    ElfFile file(so);
+    const auto ident = read_ident(file);
 
     if (ident[EI_VERSION] != EV_CURRENT)
         file.fail("unsupported ELF version " + std::to_string(ident[EI_VERSION]));

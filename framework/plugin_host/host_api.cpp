@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "plugin_channel/abi_sizes.hpp"
 #include "plugin_host/plugin_host.hpp"
 #include "radio/radio_info.hpp"
 
@@ -12,13 +13,13 @@ namespace meshbot::plugins {
 
 namespace {
 
-// The smallest structs a plugin may hand over: their ABI 1.0 sizes. When a struct grows in a
-// later minor version these stay as they are, and the host zero-fills what an older plugin's
-// struct does not have (docs/abi.md, "Structs grow only at the end").
-constexpr std::size_t kDataRequestSize_1_0 = sizeof(mb_data_request);
-constexpr std::size_t kCommandSpecSize_1_0 = sizeof(mb_command_spec);
-constexpr std::size_t kValueSize_1_0 = sizeof(mb_value);
-constexpr std::size_t kStatusSize_1_1 = sizeof(mb_status);
+// docs/abi.md, "Structs grow only at the end": first sizes, zero-filled copies in, bounded
+// writes out.
+using channel::copy_in;
+using channel::kCommandSpecSize_1_0;
+using channel::kDataRequestSize_1_0;
+using channel::kStatusSize_1_1;
+using channel::kValueSize_1_0;
 
 std::string_view view(mb_str s) {
     return s.data ? std::string_view(s.data, s.size) : std::string_view();
@@ -125,7 +126,7 @@ mb_result api_send_data(mb_host* host, const mb_data_request* request, mb_send_f
     return guarded(host, "send_data", MB_ERR_INTERNAL, [&](PluginHost& h, PluginRecord& p) {
         if (request == nullptr || request->struct_size < kDataRequestSize_1_0)
             return MB_ERR_ARGUMENT;
-        return h.send_data(p, *request, done, user, release, out_id);
+        return h.send_data(p, copy_in(*request), done, user, release, out_id);
     });
 }
 
@@ -133,7 +134,7 @@ mb_result api_register_command(mb_host* host, const mb_command_spec* spec, mb_co
                                void* user, mb_release_fn release) {
     return guarded(host, "register_command", MB_ERR_INTERNAL, [&](PluginHost& h, PluginRecord& p) {
         if (spec == nullptr || spec->struct_size < kCommandSpecSize_1_0) return MB_ERR_ARGUMENT;
-        return h.register_command(p, *spec, fn, user, release);
+        return h.register_command(p, copy_in(*spec), fn, user, release);
     });
 }
 
@@ -242,8 +243,9 @@ mb_result api_kv_erase(mb_host* host, mb_str key) {
 mb_result api_config_get(mb_host* host, mb_str path, mb_value* out) {
     return guarded(host, "config_get", MB_ERR_INTERNAL, [&](PluginHost&, PluginRecord& p) {
         if (out == nullptr || out->struct_size < kValueSize_1_0) return MB_ERR_ARGUMENT;
-        *out = p.config.get(view(path));
-        return out->type == MB_VALUE_NONE ? MB_ERR_NOT_FOUND : MB_OK;
+        const mb_value value = p.config.get(view(path));
+        channel::write_out(value, *out);
+        return value.type == MB_VALUE_NONE ? MB_ERR_NOT_FOUND : MB_OK;
     });
 }
 
@@ -266,7 +268,6 @@ mb_result api_status(mb_host* host, mb_status* out) {
 mb_result PluginHost::status(mb_status& out) const {
     const HostStatus s = mesh_.status();
     mb_status filled{};
-    filled.struct_size = out.struct_size < sizeof filled ? out.struct_size : sizeof filled;
     filled.link_up = s.link_up;
     filled.started_at = s.started_at;
     filled.connected_since = s.connected_since;
@@ -285,7 +286,7 @@ mb_result PluginHost::status(mb_status& out) const {
     filled.nodes_known = s.nodes_known;
     filled.nodes_on_radio = s.nodes_on_radio;
     filled.data_dir = mb_str{data_dir_.data(), data_dir_.size()};
-    std::memcpy(&out, &filled, filled.struct_size);
+    channel::write_out(filled, out);
     return MB_OK;
 }
 

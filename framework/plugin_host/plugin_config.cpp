@@ -2,7 +2,9 @@
 
 namespace meshbot::plugins {
 
-PluginConfig::PluginConfig(const std::string& toml_text) : table_(toml::parse(toml_text)) {}
+PluginConfig::PluginConfig(const std::string& toml_text,
+                           std::map<std::string, std::string> positions)
+    : table_(toml::parse(toml_text)), positions_(std::move(positions)) {}
 
 mb_value PluginConfig::get(std::string_view path) const {
     mb_value out{};
@@ -10,6 +12,8 @@ mb_value PluginConfig::get(std::string_view path) const {
     out.type = MB_VALUE_NONE;
     const toml::node* node = table_.at_path(path).node();
     if (node == nullptr) return out;
+    if (const auto at = positions_.find(std::string(path)); at != positions_.end())
+        out.where = mb_str{at->second.data(), at->second.size()};
     if (const auto* b = node->as_boolean()) {
         out.type = MB_VALUE_BOOL;
         out.boolean = b->get() ? 1 : 0;

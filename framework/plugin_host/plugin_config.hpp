@@ -3,6 +3,7 @@
 
 #include <toml++/toml.h>
 
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -15,14 +16,18 @@ namespace meshbot::plugins {
 class PluginConfig {
 public:
     PluginConfig() = default;
-    // `toml_text` is the table as the config loader serialised it; throws toml::parse_error.
-    explicit PluginConfig(const std::string& toml_text);
+    // `toml_text` is the table as the config loader serialised it, `positions` where each value
+    // is in the operator's file (by path); throws toml::parse_error.
+    explicit PluginConfig(const std::string& toml_text,
+                          std::map<std::string, std::string> positions = {});
 
-    // Paths: "key", "table.key", "list[2]". MB_VALUE_NONE when absent.
+    // Paths: "key", "table.key", "list[2]". MB_VALUE_NONE when absent. `where` is the value's
+    // "file:line:column" when known.
     mb_value get(std::string_view path) const;
 
 private:
     toml::table table_;
+    std::map<std::string, std::string> positions_;
 };
 
 }  // namespace meshbot::plugins

@@ -7,12 +7,21 @@
 #include <boost/dll/shared_library_load_mode.hpp>
 #include <set>
 
+#include "config/config_reader.hpp"
 #include "plugin_channel/plugin_checks.hpp"
 #include "plugin_host/elf_audit.hpp"
+#include "plugin_host/plugin_folders.hpp"
 
 namespace meshbot::plugins {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// How long an unloading plugin's post_work jobs may take before its library is left mapped.
+constexpr auto kWorkGrace = std::chrono::seconds(5);
+
+}  // namespace
 
 const char* to_string(PluginState state) {
     switch (state) {
@@ -72,26 +81,41 @@ void PluginHost::load_all() {
     loop_thread_ = std::this_thread::get_id();
     if (!workers_) workers_ = std::make_unique<boost::asio::thread_pool>(2);
     std::map<std::string, fs::path> seen;  // id -> library, to refuse duplicates
-    for (const auto& dir : config_.plugins.dirs) {
+    for (const auto& folder : search_folders(config_.plugins, config_.bot.data_dir)) {
         std::error_code ec;
-        if (!fs::is_directory(dir, ec)) {
-            spdlog::warn("plugins: folder {} does not exist", dir.string());
+        if (!fs::is_directory(folder.path, ec)) {
+            if (folder.configured)
+                warn("folder " + folder.path.string() + " (in [plugins] dirs) does not exist");
             continue;
         }
-        scan_folder(dir, seen);
+        searched_.push_back(folder.path);
+        scan_folder(folder.path, seen, folder.configured);
         std::vector<fs::path> children;
-        for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        for (const auto& entry : fs::directory_iterator(folder.path, ec)) {
             if (entry.is_directory()) children.push_back(entry.path());
         }
         std::sort(children.begin(), children.end());
         for (const auto& child : children)
-            scan_folder(child, seen);
+            scan_folder(child, seen, folder.configured);
     }
+    std::vector<std::string> found;
+    for (const auto& [id, library] : seen)
+        found.push_back(id);
+    auto did_you_mean = [&](const std::string& id) {
+        const auto hint = config::detail::close_match(id, found);
+        return hint.empty() ? std::string() : " (did you mean '" + hint + "'?)";
+    };
     if (config_.plugins.enabled) {
         for (const auto& id : *config_.plugins.enabled) {
             if (!seen.count(id))
-                spdlog::warn("plugins: '{}' is listed in [plugins] enabled but was not found", id);
+                warn("'" + id + "' is listed in [plugins] enabled but was not found" +
+                     did_you_mean(id));
         }
+    }
+    for (const auto& [id, settings] : config_.plugins.settings) {
+        if (!seen.count(id))
+            warn(settings.where + ": [plugins." + id + "] configures no plugin that was found" +
+                 did_you_mean(id));
     }
     for (auto& plugin : plugins_) {
         if (plugin->status.state == PluginState::failed_load && plugin->manifest) load(*plugin);
@@ -117,8 +141,17 @@ void PluginHost::log_state(const PluginRecord& plugin) const {
 }
 
 // One folder holds at most one plugin: its plugin.toml and the library it names.
-void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::path>& seen) {
+void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::path>& seen,
+                             bool configured) {
     const fs::path manifest_file = folder / "plugin.toml";
+    // A broken manifest names no id; the folder's (or file's) name stands in for it, so that
+    // the operator's allow-list still decides whether its failure matters.
+    const auto wanted = [&](const std::string& id) {
+        const auto& allow = config_.plugins.enabled;
+        const auto s = config_.plugins.settings.find(id);
+        return (!allow || std::find(allow->begin(), allow->end(), id) != allow->end()) &&
+               !(s != config_.plugins.settings.end() && s->second.enabled == false);
+    };
     std::error_code ec;
     if (!fs::exists(manifest_file, ec)) {
         for (const auto& entry : fs::directory_iterator(folder, ec)) {
@@ -128,6 +161,7 @@ void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::p
             plugin->status.library = entry.path();
             plugin->status.state = PluginState::failed_manifest;
             plugin->status.reason = entry.path().string() + ": no plugin.toml beside it";
+            plugin->status.wanted = wanted(plugin->status.id);
             plugins_.push_back(std::move(plugin));
         }
         return;
@@ -138,11 +172,12 @@ void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::p
     try {
         auto loaded = load_manifest(manifest_file);
         for (const auto& w : loaded.warnings)
-            spdlog::warn("plugins: {}", w);
+            warn(w);
         plugin->manifest = std::move(loaded.manifest);
     } catch (const ManifestError& e) {
         plugin->status.state = PluginState::failed_manifest;
         plugin->status.reason = e.what();
+        plugin->status.wanted = wanted(plugin->status.id);
         plugins_.push_back(std::move(plugin));
         return;
     }
@@ -151,10 +186,17 @@ void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::p
     plugin->status.version = m.version;
     plugin->status.library = m.library_path();
     if (auto [it, inserted] = seen.emplace(m.id, m.library_path()); !inserted) {
+        // A plugin the operator installed or listed overrides the one that comes with meshbot.
+        if (!configured) {
+            warn(m.library_path().string() + " is not used: '" + m.id + "' is loaded from " +
+                 it->second.string());
+            return;
+        }
         plugin->status.state = PluginState::failed_manifest;
         plugin->status.reason = manifest_file.string() + ": id '" + m.id + "' is already used by " +
                                 it->second.string();
         plugin->manifest.reset();
+        plugin->status.wanted = wanted(m.id);
         plugins_.push_back(std::move(plugin));
         return;
     }
@@ -171,6 +213,11 @@ void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::p
         plugin->status.state = PluginState::failed_load;  // until load() succeeds
     }
     plugins_.push_back(std::move(plugin));
+}
+
+void PluginHost::warn(std::string text) {
+    spdlog::warn("plugins: {}", text);
+    warnings_.push_back(std::move(text));
 }
 
 void PluginHost::fail(PluginRecord& plugin, PluginState state, std::string reason) {
@@ -222,19 +269,30 @@ bool PluginHost::prepare(PluginRecord& plugin) {
                  std::to_string(MB_ABI_MAJOR) + "." + std::to_string(MB_ABI_MINOR));
         return false;
     }
+    try {
+        if (auto foreign = foreign_machine(m.library_path()); !foreign.empty()) {
+            fail(plugin, PluginState::failed_load, lib_path + ": " + foreign);
+            return false;
+        }
+    } catch (const std::exception& e) {
+        fail(plugin, PluginState::failed_load, e.what());
+        return false;
+    }
     if (!audit(plugin)) return false;
 
     const auto settings = config_.plugins.settings.find(m.id);
     try {
         if (settings != config_.plugins.settings.end())
-            plugin.config = PluginConfig(settings->second.table_toml);
+            plugin.config = PluginConfig(settings->second.table_toml, settings->second.positions);
     } catch (const std::exception& e) {
         fail(plugin, PluginState::failed_init, "[plugins." + m.id + "]: " + e.what());
         return false;
     }
     if (!config_.bot.data_dir.empty()) {
         std::string problem;
-        plugin.store = KvStore(config_.bot.data_dir / "plugins" / (m.id + ".kv"), problem);
+        if (auto moved = move_from_old_layout(config_.bot.data_dir, m.id); !moved.empty())
+            spdlog::error("plugin {}: {}", m.id, moved);
+        plugin.store = KvStore(kv_store_file(config_.bot.data_dir, m.id), problem);
         if (!problem.empty()) spdlog::error("plugin {}: {}", m.id, problem);
     }
     plugin.handle = mb_host{this, &plugin};
@@ -301,6 +359,7 @@ void PluginHost::load_in_process(PluginRecord& plugin) {
         return fail(plugin, PluginState::failed_init, why);
     }
     plugin.instance = instance;
+    plugin.lifecycle = PluginRecord::Lifecycle::loaded;
     plugin.status.reason.clear();
 }
 
@@ -318,6 +377,9 @@ void PluginHost::unload(PluginRecord& plugin) {
         flush_releases();
         return;
     }
+    if (plugin.lifecycle != PluginRecord::Lifecycle::loaded) return;
+    plugin.lifecycle = PluginRecord::Lifecycle::unloading;
+    plugin.unloading_since = std::chrono::steady_clock::now();
     if (plugin.instance && plugin.info) {
         try {
             plugin.info->destroy(plugin.instance);
@@ -328,32 +390,67 @@ void PluginHost::unload(PluginRecord& plugin) {
     }
     release_registrations(plugin);
     flush_releases();
-    // Code of the plugin may still run on a worker; unmapping it now would crash the process.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (*plugin.work_in_flight > 0 && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    finish_unload(plugin);
+}
+
+void PluginHost::finish_unload(PluginRecord& plugin) {
+    if (*plugin.work_in_flight > 0 &&
+        std::chrono::steady_clock::now() - plugin.unloading_since < kWorkGrace) {
+        if (!plugin.unload_timer)
+            plugin.unload_timer = std::make_unique<boost::asio::steady_timer>(executor_);
+        plugin.unload_timer->expires_after(std::chrono::milliseconds(20));
+        plugin.unload_timer->async_wait([this, p = &plugin](boost::system::error_code ec) {
+            if (!ec) finish_unload(*p);
+        });
+        return;
     }
+    unmap(plugin);
+    check_stopped();
+}
+
+void PluginHost::finish_unload_now(PluginRecord& plugin) {
+    if (plugin.unload_timer) plugin.unload_timer->cancel();
+    while (*plugin.work_in_flight > 0 &&
+           std::chrono::steady_clock::now() - plugin.unloading_since < kWorkGrace)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    unmap(plugin);
+}
+
+void PluginHost::unmap(PluginRecord& plugin) {
+    // Code of the plugin may still run on a worker; unmapping it then would crash the process.
     if (*plugin.work_in_flight > 0) {
-        spdlog::error("plugin {}: work still running after 5 s; its library stays loaded",
-                      plugin.id());
+        spdlog::error("plugin {}: work still running after {} s; its library stays loaded",
+                      plugin.id(), kWorkGrace.count());
         static std::vector<boost::dll::shared_library> kept;  // never unmapped, on purpose
         kept.push_back(std::move(plugin.library));
     } else if (plugin.library.is_loaded()) {
         plugin.library.unload();
     }
     plugin.info = nullptr;
+    plugin.lifecycle = PluginRecord::Lifecycle::unloaded;
 }
 
 void PluginHost::unload_all() {
     stopping_ = true;
     for (auto it = plugins_.rbegin(); it != plugins_.rend(); ++it) {
-        if ((*it)->instance || (*it)->library.is_loaded() || (*it)->runner) unload(**it);
+        PluginRecord& plugin = **it;
+        if (plugin.instance || plugin.lifecycle == PluginRecord::Lifecycle::loaded || plugin.runner)
+            unload(plugin);
+        if (plugin.lifecycle == PluginRecord::Lifecycle::unloading) finish_unload_now(plugin);
     }
     sweep_timer_.cancel();
-    if (workers_) {
+    if (!workers_) return;
+    const bool stuck = std::any_of(plugins_.begin(), plugins_.end(),
+                                   [](const auto& p) { return *p->work_in_flight > 0; });
+    if (!stuck) {
         workers_->join();
         workers_.reset();
+        return;
     }
+    // A job that never ends cannot be stopped, and joining its thread would hang the bot's
+    // exit: the pool is left to the process's end. Its completions find the host gone (alive_).
+    workers_->stop();
+    [[maybe_unused]] auto* abandoned = workers_.release();
 }
 
 }  // namespace meshbot::plugins

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -57,6 +58,9 @@ struct PluginStatus {
     int runner_pid = 0;  // 0: none running
     unsigned restarts = 0;
     std::string last_crash;
+    // The operator's config asks for it (no allow-list or listed, not enabled = false); a
+    // disabled_by_config plugin is not, nor a broken one the allow-list leaves out.
+    bool wanted = true;
     // Its runner's sandbox layers ("nnp userns netns ipcns seccomp landlock rlimits"), "off", or
     // empty before a runner reported.
     std::string sandbox;
@@ -119,9 +123,18 @@ public:
     // Stops every plugin, giving runners `grace` to destroy theirs; `done` runs when all ended.
     void stop(std::chrono::milliseconds grace, std::function<void()> done);
     std::vector<PluginStatus> statuses() const;
+    // What load_all() found wrong that is no plugin's state: missing folders, unknown manifest
+    // keys, names in the config that match no plugin. Each was logged as a warning.
+    const std::vector<std::string>& warnings() const { return warnings_; }
+    // The folders load_all() searched, in order.
+    const std::vector<std::filesystem::path>& searched() const { return searched_; }
     // An operator's restart (control socket): a faulted or crashed plugin starts afresh with
     // its fault count cleared; a running one is restarted. "" or why not.
     std::string restart(std::string_view id);
+    // The in-bot plugin callback that has been running for longer than `threshold`, as
+    // "plugin X: its command handler (for 12 s)", or "". Any thread: the daemon's watchdog asks
+    // from its own, since a stuck callback holds the loop.
+    std::string stuck_callback(std::chrono::steady_clock::duration threshold) const;
     // Every plugin runs in a runner, whatever its isolation says (`meshbot plugins` probes
     // plugins without running their code in the calling process).
     void force_runners() { force_runners_ = true; }
@@ -205,8 +218,10 @@ private:
         std::uint32_t channel;
     };
 
+    // `configured`: a folder from [plugins] dirs, where a second plugin with a known id is an
+    // error; in a default folder it is only shadowed (and warned about).
     void scan_folder(const std::filesystem::path& folder,
-                     std::map<std::string, std::filesystem::path>& seen);
+                     std::map<std::string, std::filesystem::path>& seen, bool configured);
     void load(PluginRecord& plugin);
     void load_in_process(PluginRecord& plugin);
     bool prepare(PluginRecord& plugin);
@@ -225,8 +240,15 @@ private:
     void check_stopped();
     bool audit(PluginRecord& plugin);
     void fail(PluginRecord& plugin, PluginState state, std::string reason);
+    void warn(std::string text);
     void log_state(const PluginRecord& plugin) const;
     void unload(PluginRecord& plugin);
+    // Unmaps an unloading plugin's library once its post_work jobs are done, polling the loop
+    // meanwhile (never blocking it), for at most kWorkGrace.
+    void finish_unload(PluginRecord& plugin);
+    // unload_all()'s form, when the loop no longer runs: waits for the jobs, blocking.
+    void finish_unload_now(PluginRecord& plugin);
+    void unmap(PluginRecord& plugin);
     void release_registrations(PluginRecord& plugin);
     void defer_release(Closure closure);
     template <typename Body>
@@ -236,6 +258,7 @@ private:
     void arm_timer(std::uint64_t id);
     void finish_send(std::uint32_t id, const mb_send_result& result);
     void sweep_pending();
+    void arm_sweep();
     void node_event(mb_event_kind kind, const nodes::NodeRecord& node);
 
     boost::asio::any_io_executor executor_;
@@ -246,6 +269,8 @@ private:
     std::thread::id loop_thread_;
 
     std::vector<std::unique_ptr<PluginRecord>> plugins_;
+    std::vector<std::string> warnings_;
+    std::vector<std::filesystem::path> searched_;
     std::map<std::uint64_t, Subscription> subscriptions_;
     std::map<std::uint64_t, TimerEntry> timers_;
     std::map<std::uint32_t, PendingSend> pending_;
@@ -255,12 +280,19 @@ private:
     std::map<std::uint64_t, ReplyTarget> events_;  // recent events, for reply()
     std::uint64_t next_event_ = 1;
 
-    boost::asio::steady_timer sweep_timer_;
+    boost::asio::steady_timer sweep_timer_;  // the earliest deadline in pending_, if any
+    bool sweep_armed_ = false;
     std::unique_ptr<boost::asio::thread_pool> workers_;
     bool force_runners_ = false;
     std::deque<PluginRecord*> start_queue_;
     PluginRecord* starting_now_ = nullptr;
     bool stopping_ = false;
+    mutable std::mutex running_mutex_;  // guards the two below: the watchdog reads them
+    std::string running_;               // "plugin X: its command handler" while one runs in-bot
+    std::chrono::steady_clock::time_point running_since_;
+    // Deferred completions (post_work's, on the loop or a worker) hold it weakly: once the host
+    // is gone they do nothing.
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
     std::function<void()> stopped_;  // stop()'s `done`, once every runner has ended
 };
 
@@ -295,9 +327,18 @@ struct PluginRecord {
     std::string last_refusal;  // why the host last refused a call, for the init failure message
     std::shared_ptr<std::atomic<int>> work_in_flight = std::make_shared<std::atomic<int>>(0);
 
+    // In the bot's process, whether its library is mapped: loaded -> unloading (destroyed, its
+    // post_work jobs finishing) -> unloaded. Every deferred completion checks it before calling
+    // into the plugin's code. A plugin in a runner stays `unloaded` here.
+    enum class Lifecycle { unloaded, loaded, unloading };
+    Lifecycle lifecycle = Lifecycle::unloaded;
+    std::chrono::steady_clock::time_point unloading_since;
+    std::unique_ptr<boost::asio::steady_timer> unload_timer;  // polls its work while unloading
+
     const std::string& id() const { return status.id; }
     bool active() const {
-        return status.state == PluginState::loaded || status.state == PluginState::starting;
+        return (status.state == PluginState::loaded || status.state == PluginState::starting) &&
+               lifecycle != Lifecycle::unloading;
     }
     bool out_of_process() const { return in_runner; }
 };

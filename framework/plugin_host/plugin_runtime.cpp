@@ -99,13 +99,36 @@ template <typename Body>
 void PluginHost::invoke(PluginRecord& plugin, const char* what, Body&& body) {
     if (!plugin.active()) return;
     const auto start = std::chrono::steady_clock::now();
+    // In the bot, the watchdog must be able to say whose code holds the loop. The outermost
+    // callback counts (a plugin's call may run another plugin's callback inside it).
+    bool marked = false;
+    if (!plugin.out_of_process()) {
+        const std::lock_guard lock(running_mutex_);
+        if (running_.empty()) {
+            running_ = "plugin " + plugin.id() + ": its " + what;
+            running_since_ = start;
+            marked = true;
+        }
+    }
     try {
         body();
     } catch (...) {
         report_fault(plugin, std::string(what) + ": exception thrown across the plugin boundary");
     }
+    if (marked) {
+        const std::lock_guard lock(running_mutex_);
+        running_.clear();
+    }
     warn_slow(plugin, what, std::chrono::steady_clock::now() - start);
     flush_releases();
+}
+
+std::string PluginHost::stuck_callback(std::chrono::steady_clock::duration threshold) const {
+    const std::lock_guard lock(running_mutex_);
+    const auto took = std::chrono::steady_clock::now() - running_since_;
+    if (running_.empty() || took < threshold) return {};
+    return running_ + " (for " +
+           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(took).count()) + " s)";
 }
 
 bool PluginHost::on_loop_thread(PluginRecord& plugin, const char* call) {
@@ -212,6 +235,7 @@ mb_result PluginHost::send_data(PluginRecord& plugin, const mb_data_request& req
             // With want_response the answer is what counts; an ACK only says it got there.
             if (it->second.want_response && (r.status == S::acked || r.status == S::sent)) {
                 it->second.deadline = std::chrono::steady_clock::now() + it->second.timeout;
+                arm_sweep();
                 return;
             }
             mb_send_result result{};
@@ -234,6 +258,7 @@ mb_result PluginHost::send_data(PluginRecord& plugin, const mb_data_request& req
                           std::chrono::minutes(2) + timeout;
     pending_.emplace(id, PendingSend{&plugin, done, closure, request.want_response != 0, timeout,
                                      std::chrono::steady_clock::now() + backstop});
+    arm_sweep();
     if (out_id) *out_id = id;
     return MB_OK;
 }
@@ -262,9 +287,27 @@ void PluginHost::sweep_pending() {
         r.id = id;
         finish_send(id, r);
     }
-    sweep_timer_.expires_after(std::chrono::milliseconds(250));
+    arm_sweep();
+}
+
+// The timer runs only while a send waits, for its earliest deadline: an idle bot wakes only
+// for its heartbeat and the timers plugins asked for.
+void PluginHost::arm_sweep() {
+    if (pending_.empty()) {
+        sweep_timer_.cancel();
+        sweep_armed_ = false;
+        return;
+    }
+    auto earliest = pending_.begin()->second.deadline;
+    for (const auto& [id, send] : pending_)
+        earliest = std::min(earliest, send.deadline);
+    if (sweep_armed_ && sweep_timer_.expiry() == earliest) return;
+    sweep_armed_ = true;
+    sweep_timer_.expires_at(earliest);
     sweep_timer_.async_wait([this](boost::system::error_code ec) {
-        if (!ec) sweep_pending();
+        if (ec) return;  // re-armed or cancelled: that one's handler sweeps
+        sweep_armed_ = false;
+        sweep_pending();
     });
 }
 
@@ -475,17 +518,26 @@ mb_result PluginHost::post_work(PluginRecord& plugin, mb_work_fn work, mb_work_f
     }
     auto in_flight = plugin.work_in_flight;
     ++*in_flight;
-    boost::asio::post(*workers_, [this, p = &plugin, in_flight, work, done, user, release] {
-        work(user);
-        --*in_flight;  // unload() waits for this before unmapping the plugin's code
-        // Back on the loop. If the plugin was unloaded meanwhile, its code is gone: the job's
-        // memory is then left alone rather than released through an unmapped function.
-        boost::asio::post(executor_, [this, p, done, user, release] {
-            if (p->active() && done) invoke(*p, "post_work done", [&] { done(user); });
-            if (p->library.is_loaded()) defer_release({user, release});
-            flush_releases();
+    // The job may outlive the plugin (unloading) and the host itself (a stuck job at exit): it
+    // holds the executor and the host's token by value, never the host.
+    std::weak_ptr<int> alive = alive_;
+    auto loop = executor_;
+    boost::asio::post(
+        *workers_, [this, alive, loop, p = &plugin, in_flight, work, done, user, release] {
+            work(user);
+            --*in_flight;  // finish_unload() waits for this before unmapping the plugin's code
+            // Back on the loop, where the plugin's lifecycle decides: done() only while it is
+            // loaded; release() while its library is mapped (an unloading plugin's still is);
+            // once unmapped, the job's memory is left alone rather than freed by unmapped code.
+            boost::asio::post(loop, [this, alive, p, done, user, release] {
+                if (alive.expired()) return;
+                using Lifecycle = PluginRecord::Lifecycle;
+                if (p->lifecycle == Lifecycle::loaded && p->active() && done)
+                    invoke(*p, "post_work done", [&] { done(user); });
+                if (p->lifecycle != Lifecycle::unloaded) defer_release({user, release});
+                flush_releases();
+            });
         });
-    });
     return MB_OK;
 }
 

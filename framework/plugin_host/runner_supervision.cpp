@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 
 #include "plugin_channel/runner_contract.hpp"
+#include "plugin_host/plugin_folders.hpp"
 #include "plugin_host/plugin_host.hpp"
 #include "plugin_host/utf8_chunker.hpp"
 
@@ -25,9 +26,7 @@ std::chrono::milliseconds millis(config::Seconds s) {
 
 // meshbot-plugin lives beside the executable that hosts the plugins (build/bin/, /usr/bin/).
 fs::path default_runner() {
-    std::error_code ec;
-    const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-    return (ec ? fs::path(".") : self.parent_path()) / channel::kRunnerName;
+    return executable_folder() / channel::kRunnerName;
 }
 
 }  // namespace
@@ -48,7 +47,7 @@ void PluginHost::start_runner(PluginRecord& plugin) {
     // directory, as in benchmarks: no folder to write.)
     std::error_code ec;
     if (!config_.bot.data_dir.empty()) {
-        options.private_dir = config_.bot.data_dir / "plugins" / plugin.id();
+        options.private_dir = private_folder(config_.bot.data_dir, plugin.id());
         fs::create_directories(options.private_dir, ec);
         if (!ec) fs::permissions(options.private_dir, fs::perms::owner_all, ec);
     }
@@ -271,6 +270,8 @@ std::string PluginHost::restart(std::string_view id) {
         return std::string(id) + " is " + to_string(state) + ": " + plugin.status.reason;
     }
     if (stopping_) return "the bot is stopping";
+    if (plugin.lifecycle == PluginRecord::Lifecycle::unloading)
+        return std::string(id) + " is still finishing its work; try again in a few seconds";
     spdlog::info("plugin {}: restart asked by the operator", plugin.id());
     plugin.fault_times.clear();
     plugin.last_refusal.clear();
@@ -307,7 +308,8 @@ void PluginHost::stop(std::chrono::milliseconds grace, std::function<void()> don
 void PluginHost::check_stopped() {
     if (!stopped_) return;
     const bool running = std::any_of(plugins_.begin(), plugins_.end(), [](const auto& p) {
-        return p->runner && p->runner->running();
+        return (p->runner && p->runner->running()) ||
+               p->lifecycle == PluginRecord::Lifecycle::unloading;
     });
     if (running) return;
     unload_all();  // what is left: registrations, the workers

@@ -107,8 +107,9 @@ private:
 
     std::unordered_map<std::uint64_t, Closure> closures_;
     std::uint64_t next_closure_ = 1;
-    std::map<std::string, std::string, std::less<>> config_strings_;  // valid until unload
-    std::string data_dir_;                                            // likewise
+    // Each config path's string value and position, valid until unload.
+    std::map<std::string, std::pair<std::string, std::string>, std::less<>> config_strings_;
+    std::string data_dir_;                   // likewise
     const channel::Node* sender_ = nullptr;  // the running command's sender, when the host sent it
 
     std::mutex jobs_mutex_;

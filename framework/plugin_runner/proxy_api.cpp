@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "plugin_channel/abi_messages.hpp"
+#include "plugin_channel/abi_sizes.hpp"
 #include "plugin_channel/channel_frames.hpp"
 #include "plugin_runner/plugin_runner.hpp"
 
@@ -14,19 +15,11 @@ namespace {
 
 using channel::view;
 
-// The ABI 1.0 sizes of the structs a plugin hands in: the smallest the runner accepts.
-constexpr std::size_t kDataRequestSize_1_0 = offsetof(mb_data_request, timeout_ms) + 4;
-constexpr std::size_t kCommandSpecSize_1_0 = offsetof(mb_command_spec, privileged) + 1;
-constexpr std::size_t kValueSize_1_0 = sizeof(mb_value);
-constexpr std::size_t kStatusSize_1_1 = offsetof(mb_status, data_dir) + sizeof(mb_str);
-
-template <typename T>
-T copy_in(const T& in) {
-    T out{};
-    std::memcpy(&out, &in, std::min<std::size_t>(in.struct_size, sizeof out));
-    out.struct_size = sizeof out;
-    return out;
-}
+using channel::copy_in;
+using channel::kCommandSpecSize_1_0;
+using channel::kDataRequestSize_1_0;
+using channel::kStatusSize_1_1;
+using channel::kValueSize_1_0;
 
 std::string text_of(std::string_view s) {
     return std::string(s.substr(0, std::min(s.size(), channel::kMaxText)));
@@ -339,14 +332,12 @@ mb_result PluginRunner::config_get(std::string_view path, mb_value& out) {
     if (answers.empty()) return MB_ERR_INTERNAL;
     const auto& a = answers.back();
     mb_value value = channel::to_abi(a.value());
-    // Strings stay valid until unload: the runner keeps one copy per path.
-    if (value.type == MB_VALUE_STRING) {
-        auto& kept = config_strings_[std::string(path)];
-        kept = a.value().string();
-        value.string = channel::str(kept);
-    }
-    value.struct_size = out.struct_size;
-    std::memcpy(&out, &value, std::min<std::size_t>(out.struct_size, sizeof value));
+    // Strings stay valid until unload: the runner keeps one copy of each per path.
+    auto& kept = config_strings_[std::string(path)];
+    kept = {a.value().string(), a.value().where()};
+    value.string = channel::str(kept.first);
+    value.where = channel::str(kept.second);
+    channel::write_out(value, out);
     return value.type == MB_VALUE_NONE ? MB_ERR_NOT_FOUND : MB_OK;
 }
 

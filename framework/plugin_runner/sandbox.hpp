@@ -14,7 +14,7 @@ struct SandboxPlan {
     bool network = false;     // granted: connect() goes to the host's broker
     bool exec = false;        // granted: execve and new processes are allowed
     std::string plugin_dir;   // read-only: the plugin's own folder
-    std::string private_dir;  // read-write: data_dir/plugins/<id>/
+    std::string private_dir;  // read-write: data_dir/plugin-data/<id>/
     unsigned long memory_limit_mb = 0;
 };
 

@@ -16,10 +16,12 @@ using Clock = std::chrono::steady_clock;
 class EchoPlugin {
 public:
     explicit EchoPlugin(meshbot::Host& host) : host_(host) {
+        // A value out of range stops the plugin from loading, with the value's file:line:column
+        // (the SDK's error); meshbot plugins shows it.
         const auto& config = host_.config();
-        channel_ = config.get_or<std::uint32_t>("channel", 0);
-        reply_mode_ = config.get_or("mode", "broadcast") == "reply";
-        repeat_window_ = std::chrono::seconds(config.get_or<int>("repeat_window", 5));
+        channel_ = config.get_in<std::uint32_t>("channel", 0, 0, 7);
+        reply_mode_ = config.get_one_of("mode", "broadcast", {"broadcast", "reply"}) == "reply";
+        repeat_window_ = std::chrono::seconds(config.get_in<int>("repeat_window", 5, 0, 86400));
 
         host_.command(
             {.name = "echo",

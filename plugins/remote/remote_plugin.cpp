@@ -190,7 +190,7 @@ private:
             cmd.reply(usage);
             return std::nullopt;
         }
-        auto matches = remote::match_nodes(query, host_.nodes());
+        auto matches = host_.nodes_matching(query);
         if (matches.size() == 1) return std::move(matches.front());
         if (matches.empty()) {
             cmd.reply("no node matches \"" + remote::clean_text(remote::utf8_prefix(query, 40)) +

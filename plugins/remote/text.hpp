@@ -72,21 +72,6 @@ inline std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) {
     return s.substr(0, n);
 }
 
-// ASCII-only case folding: enough for node names typed on a radio's keyboard.
-inline bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) {
-            return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-        };
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
-}
-inline bool istarts_with(std::string_view s, std::string_view prefix) {
-    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
 // "45s", "5m", "3h", "2d": how long ago, in its largest whole unit.
 inline std::string format_age(std::int64_t seconds) {
     if (seconds < 0) seconds = 0;

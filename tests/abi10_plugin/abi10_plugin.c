@@ -30,15 +30,27 @@ static void on_old(void* user, const mb_command* command) {
     char greeting[64] = "hello";
     char count[64] = "0";
     char text[200];
-    mb_value value;
+    /* The host must write no byte past the struct_size the plugin gave (a newer host's mb_value
+     * is larger than this 1.0 one). */
+    struct {
+        mb_value value;
+        unsigned char after[64];
+    } guarded;
+    mb_value* value = &guarded.value;
+    const char* overrun = "";
+    size_t i;
     int calls;
     (void)user;
     g_api->node_find(g_host, command->args, copy_short_name, name);
-    memset(&value, 0, sizeof value);
-    value.struct_size = sizeof value;
-    if (g_api->config_get(g_host, str("greeting"), &value) == MB_OK &&
-        value.type == MB_VALUE_STRING) {
-        snprintf(greeting, sizeof greeting, "%.*s", (int)value.string.size, value.string.data);
+    memset(&guarded, 0xA5, sizeof guarded);
+    memset(value, 0, sizeof *value);
+    value->struct_size = sizeof *value;
+    if (g_api->config_get(g_host, str("greeting"), value) == MB_OK &&
+        value->type == MB_VALUE_STRING) {
+        snprintf(greeting, sizeof greeting, "%.*s", (int)value->string.size, value->string.data);
+    }
+    for (i = 0; i < sizeof guarded.after; ++i) {
+        if (guarded.after[i] != 0xA5) overrun = ", config_get wrote past the struct";
     }
     g_api->kv_get(g_host, str("calls"), copy_value, count);
     calls = atoi(count) + 1;
@@ -47,7 +59,7 @@ static void on_old(void* user, const mb_command* command) {
         mb_bytes stored = {(const uint8_t*)count, strlen(count)};
         g_api->kv_set(g_host, str("calls"), stored);
     }
-    snprintf(text, sizeof text, "%s %s, call %d (abi 1.0)", greeting, name, calls);
+    snprintf(text, sizeof text, "%s %s, call %d (abi 1.0%s)", greeting, name, calls, overrun);
     g_api->reply(g_host, command->event, str(text));
 }
 

@@ -149,9 +149,9 @@ TEST_CASE("thresholds on host figures: warning after warn_for, critical at once,
     // folder besides the system's that its sandbox lets it read.
     TempDir data;
     const auto set_load = [&](const char* loadavg) {
-        data.write("plugins/monitor/proc/loadavg", loadavg);
+        data.write("plugin-data/monitor/proc/loadavg", loadavg);
     };
-    const auto fake_proc = data.path() / "plugins/monitor/proc";
+    const auto fake_proc = data.path() / "plugin-data/monitor/proc";
     set_load("3.00 1.00 1.00 1/100 4242\n");
     SimProcess sim;
     RunningBot bot(
@@ -390,7 +390,7 @@ TEST_CASE("a bad monitor config keeps the plugin from loading and names the key"
             "meshbot.toml", config_for(sim, plugin_dirs() + "[plugins.monitor]\n" + body + "\n"));
         ChildProcess listing(
             {bin_path("meshbot").string(), "plugins", "--config", config.string()});
-        REQUIRE(listing.wait_exit(10s) == 0);
+        REQUIRE(listing.wait_exit(10s) == 1);
         INFO(listing.output());
         CHECK(listing.wait_for_line("failed_init", 1s));
         CHECK(listing.wait_for_line(message, 1s));

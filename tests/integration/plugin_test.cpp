@@ -130,7 +130,7 @@ TEST_CASE("a plugin disabled in config is never loaded and is listed as disabled
     SimProcess sim;
     TempDir dir;
     // The plugin's constructor writes its mark in its private folder.
-    const auto mark = dir.path() / "data/plugins/static_mark/static_mark.loaded";
+    const auto mark = dir.path() / "data/plugin-data/static_mark/static_mark.loaded";
     const std::string bot = "[bot]\ndata_dir = " + quoted(dir.path() / "data") + "\n";
     const auto plugins =
         "dirs = [" + quoted(build_dir() / "tests/bad_plugins") + "]\nenabled = [\"static_mark\"]\n";
@@ -161,7 +161,7 @@ TEST_CASE("each bad plugin gets its state and a message naming its file, and ech
     TempDir dir;
     const auto config = dir.write("meshbot.toml", config_for(sim, plugins, commands));
     ChildProcess listing({bin_path("meshbot").string(), "plugins", "--config", config.string()});
-    REQUIRE(listing.wait_exit(10s) == 0);
+    REQUIRE(listing.wait_exit(10s) == 1);  // enabled plugins could not load
 
     const std::map<std::string, std::string> expected = {
         {"bad_major", "failed_version"},     {"no_entry", "failed_load"},
@@ -214,7 +214,7 @@ TEST_CASE(
         const auto refused = dir.write("refused.toml", config_for(sim, dirs));
         ChildProcess listing(
             {bin_path("meshbot").string(), "plugins", "--config", refused.string()});
-        REQUIRE(listing.wait_exit(10s) == 0);
+        REQUIRE(listing.wait_exit(10s) == 1);
         CHECK_THAT(plugin_line(listing, "imports_socket"), Catch::Contains("failed_audit"));
     }
     RunningBot bot(config_for(sim, dirs +

@@ -24,8 +24,10 @@ std::string isolation_line() {
 
 std::string config_for(const SimProcess& sim, const std::string& plugins,
                        const std::string& commands, const std::string& extra) {
-    const std::string mode =
+    std::string mode =
         plugins.find("isolation =") == std::string::npos ? isolation_line() : std::string();
+    // A test bot loads what its test names, not every plugin that comes with meshbot.
+    if (plugins.find("default_dirs =") == std::string::npos) mode += "default_dirs = false\n";
     return "[radio]\nhost = \"127.0.0.1\"\nport = " + std::to_string(sim.port()) +
            "\nreplay_tail = 0\n\n[commands]\nchannels = [0]\nadmins = [\"!10000001\"]\n" +
            commands + "\n[log]\nlevel = \"debug\"\n\n" + extra + "\n[plugins]\n" + mode + plugins +

@@ -69,7 +69,7 @@ TEST_CASE("An empty file gives the documented defaults and no warnings", "[confi
     const auto& c = result.config.commands;
     CHECK(c.prefix == "/");
     CHECK(c.dm);
-    CHECK(c.channels.empty());
+    CHECK(c.channels == std::vector<unsigned>{0});
     CHECK(c.rate_limit == 5);
     CHECK(c.rate_window == Seconds{60});
     CHECK(c.reply_max_bytes == 200);

@@ -128,7 +128,7 @@ TEST_CASE("remote: node matching: id, number, short, long, prefix, hex suffix", 
         node(0x2f1e0a01, "ALC", "Alice's T-Beam"), node(0x2f1e0a04, "cafe", "Café 📡 gateway"),
         node(0x0000cafe, "XYZ", "Node cafe")};
     const auto one = [&](std::string_view q) {
-        const auto m = remote::match_nodes(q, all);
+        const auto m = meshbot::match_nodes(q, all);
         return m.size() == 1 ? m[0].num : 0u;
     };
     CHECK(one("!10000002") == 0x10000002);
@@ -139,12 +139,12 @@ TEST_CASE("remote: node matching: id, number, short, long, prefix, hex suffix", 
     CHECK(one("alice") == 0x2f1e0a01);
     CHECK(one("CAFE") == 0x2f1e0a04);  // the short name wins over the hex suffix
     CHECK(one("0a01") == 0x2f1e0a01);
-    CHECK(remote::match_nodes("node", all).size() == 3);
-    CHECK(remote::match_nodes("zzz", all).empty());
-    CHECK(remote::match_nodes("", all).empty());
-    CHECK(remote::match_nodes("!", all).empty());
+    CHECK(meshbot::match_nodes("node", all).size() == 3);
+    CHECK(meshbot::match_nodes("zzz", all).empty());
+    CHECK(meshbot::match_nodes("", all).empty());
+    CHECK(meshbot::match_nodes("!", all).empty());
 
-    const auto text = remote::describe_candidates("node", remote::match_nodes("node", all), 2);
+    const auto text = remote::describe_candidates("node", meshbot::match_nodes("node", all), 2);
     CHECK(text == "3 nodes match \"node\": !10000001 N001, !10000002 N002, +1 more. Use the !id.");
 }
 

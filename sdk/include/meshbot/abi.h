@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define MB_ABI_MAJOR 1
-#define MB_ABI_MINOR 1
+#define MB_ABI_MINOR 2
 #define MB_ABI_PATCH 0
 
 #define MB_PLUGIN_ENTRY_SYMBOL "mb_plugin_entry_v1"
@@ -230,6 +230,9 @@ typedef struct mb_value {
     int64_t integer;
     double number; /* also set for MB_VALUE_INT */
     mb_str string; /* valid until the plugin is unloaded */
+    /* since 1.2: "file:line:column" of the value in the bot's config, for messages; empty when
+     * unknown. Valid until the plugin is unloaded. */
+    mb_str where;
 } mb_value;
 
 /* The host's health figures (since 1.1): the radio link, the key sync and the node store. */

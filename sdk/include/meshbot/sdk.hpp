@@ -17,5 +17,6 @@
 
 #include "meshbot/abi.h"
 #include "meshbot/sdk/host.hpp"
+#include "meshbot/sdk/node_match.hpp"
 #include "meshbot/sdk/plugin.hpp"
 #include "meshbot/sdk/values.hpp"

@@ -1,6 +1,6 @@
 // Exercises "disabled means never opened": a namespace-scope object's constructor runs when the
 // library is dlopen'ed and appends a line to static_mark.loaded in its private folder ($HOME in
-// its runner, data_dir/plugins/static_mark/, the one folder its sandbox lets it write). A test
+// its runner, data_dir/plugin-data/static_mark/, the one folder its sandbox lets it write). A test
 // disables the plugin by config and checks the file does not exist; enabled, the plugin behaves
 // well and answers /mark with "mark".
 
@@ -19,7 +19,7 @@ struct MarkOnLoad {
         // person's.
         const char* home = std::getenv("HOME");
         const std::string folder = home ? home : "";
-        const std::string mine = "/plugins/static_mark";
+        const std::string mine = "/plugin-data/static_mark";
         if (folder.size() < mine.size() ||
             folder.compare(folder.size() - mine.size(), mine.size(), mine) != 0)
             return;

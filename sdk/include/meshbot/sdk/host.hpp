@@ -4,8 +4,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
+#include <limits>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -14,6 +17,7 @@
 #include <vector>
 
 #include "meshbot/abi.h"
+#include "meshbot/sdk/node_match.hpp"
 #include "meshbot/sdk/values.hpp"
 
 namespace meshbot {
@@ -136,9 +140,45 @@ class Config {
 public:
     Config(const mb_host_api* api, mb_host* host) : api_(api), host_(host) {}
 
-    // nullopt when the key is absent; throws std::runtime_error when it has another type.
+    // nullopt when the key is absent; throws std::runtime_error when it has another type, or
+    // for an integer type, a value T cannot hold ("meshbot.toml:12:11: config key 'channel'
+    // must be an integer from 0 to 255, got -1"; the position from hosts of ABI 1.2 on).
     template <typename T>
     std::optional<T> get(std::string_view path) const;
+
+    // A number within [min, max], else the same kind of error; `fallback` when absent.
+    template <typename T>
+    T get_in(std::string_view path, T fallback, T min, T max) const {
+        static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>);
+        // Read wide, so that -1 for an unsigned key reads as -1 in the message.
+        using Wide = std::conditional_t<std::is_integral_v<T>, std::int64_t, double>;
+        const auto value = get<Wide>(path);
+        if (!value) return fallback;
+        bool below = false;
+        bool above = false;
+        if constexpr (std::is_integral_v<T>) {
+            below = std::cmp_less(*value, min);
+            above = std::cmp_greater(*value, max);
+        } else {
+            below = *value < min;
+            above = *value > max;
+        }
+        if (below || above)
+            refuse(path, "must be from " + number(min) + " to " + number(max) + ", got " +
+                             number(*value));
+        return static_cast<T>(*value);
+    }
+    // One of `allowed`, else an error that lists them; `fallback` when absent.
+    std::string get_one_of(std::string_view path, std::string fallback,
+                           std::initializer_list<std::string_view> allowed) const {
+        std::string value = get_or<std::string>(path, std::move(fallback));
+        std::string list;
+        for (const auto a : allowed) {
+            if (a == value) return value;
+            list += (list.empty() ? "" : ", ") + std::string(a);
+        }
+        refuse(path, "must be one of " + list + ", got \"" + value + "\"");
+    }
 
     template <typename T>
     T get_or(std::string_view path, T fallback) const {
@@ -157,8 +197,20 @@ private:
         api_->config_get(host_, detail::str(path), &v);
         return v;
     }
-    [[noreturn]] static void wrong_type(std::string_view path, const char* expected) {
-        throw std::runtime_error("config key '" + std::string(path) + "' must be " + expected);
+    [[noreturn]] void refuse(std::string_view path, const std::string& problem) const {
+        const mb_value v = raw(path);
+        const std::string_view where = detail::view(v.where);
+        throw std::runtime_error((where.empty() ? "" : std::string(where) + ": ") + "config key '" +
+                                 std::string(path) + "' " + problem);
+    }
+    [[noreturn]] void wrong_type(std::string_view path, const char* expected) const {
+        refuse(path, std::string("must be ") + expected);
+    }
+    template <typename T>
+    static std::string number(T value) {
+        std::ostringstream text;
+        text << +value;
+        return text.str();
     }
 
     const mb_host_api* api_;
@@ -366,6 +418,9 @@ public:
     }
 
     // ---- nodes (read-only)
+    // The node `query` designates (meshbot/sdk/node_match.hpp: id or number, short name, long
+    // name, its beginning, the id's last four hex digits); nullopt for none, or for several
+    // (nodes_matching() lists them).
     std::optional<NodeInfo> node(std::string_view query) const {
         std::optional<NodeInfo> out;
         api_->node_find(host_, detail::str(query), collect_one, &out);
@@ -393,6 +448,10 @@ public:
     }
     std::vector<NodeInfo> nodes() const {
         return nodes([](const NodeInfo&) { return true; });
+    }
+    // Every node `query` may designate, by the same rule as node(): one, several or none.
+    std::vector<NodeInfo> nodes_matching(std::string_view query) const {
+        return match_nodes(query, nodes());
     }
     std::optional<NodeInfo> self() const {
         std::optional<NodeInfo> out;
@@ -549,6 +608,11 @@ std::optional<T> Config::get(std::string_view path) const {
         return v.boolean != 0;
     } else if constexpr (std::is_integral_v<T>) {
         if (v.type != MB_VALUE_INT) wrong_type(path, "an integer");
+        // Never a silent wrap: -1 read as unsigned would be 4294967295.
+        if (!std::in_range<T>(v.integer))
+            refuse(path, "must be an integer from " + number(std::numeric_limits<T>::min()) +
+                             " to " + number(std::numeric_limits<T>::max()) + ", got " +
+                             number(v.integer));
         return static_cast<T>(v.integer);
     } else if constexpr (std::is_floating_point_v<T>) {
         if (v.type != MB_VALUE_INT && v.type != MB_VALUE_FLOAT) wrong_type(path, "a number");

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "meshbot/abi.h"
+#include "meshbot/sdk/node_id.hpp"
 
 namespace meshbot {
 
@@ -33,15 +34,6 @@ inline bool has_field(std::uint32_t struct_size, std::size_t end) {
     return struct_size >= end;
 }
 }  // namespace detail
-
-// "!0badc0de": the Meshtastic text form of a node number.
-inline std::string node_id(std::uint32_t num) {
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out = "!00000000";
-    for (int i = 8; i >= 1; --i, num >>= 4)
-        out[static_cast<std::size_t>(i)] = hex[num & 0xF];
-    return out;
-}
 
 struct Position {
     double latitude = 0;  // degrees
