@@ -105,7 +105,7 @@ bool KeySync::needs_key(const pb::MeshPacket& packet) const {
     const std::uint32_t self = store_.self_num();
     if (packet.to() == radio::kBroadcast || packet.to() == 0 || packet.to() == self) return false;
     if (!packet.has_decoded()) return false;
-    // The firmware never PKI-encrypts these four (protocol.md §5.2).
+    // The firmware never PKI-encrypts these four (docs/radio-protocol.md §5.2).
     switch (packet.decoded().portnum()) {
         case pb::TRACEROUTE_APP:
         case pb::NODEINFO_APP:

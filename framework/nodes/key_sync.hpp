@@ -1,9 +1,10 @@
 #pragma once
-// Makes sure the radio holds a node's key exactly when the bot needs it (protocol.md §5.5):
-// a DM that the radio would PKI-encrypt goes out behind an add_contact when the radio lacks the
-// pinned key, at most once per node per session; a PKI_SEND_FAIL_PUBLIC_KEY NAK gets one push
-// and one retry; after each (re)connect only a short list of important nodes is restored, and
-// the periodic check does nothing at all while neither side changed.
+// Makes sure the radio holds a node's key exactly when the bot needs it
+// (docs/radio-protocol.md §5.5): a DM that the radio would PKI-encrypt goes out behind an
+// add_contact when the radio lacks the pinned key, at most once per node per session; a
+// PKI_SEND_FAIL_PUBLIC_KEY NAK gets one push and one retry; after each (re)connect only a short
+// list of important nodes is restored, and the periodic check does nothing at all while neither
+// side changed.
 //
 //   store (pinned keys) --diff--> RadioView (what the radio holds)
 //          |                          ^

@@ -11,7 +11,7 @@
 
 namespace meshbot::nodes {
 
-// An X25519 public key (protocol.md §5.1).
+// An X25519 public key (docs/radio-protocol.md §5.1).
 using PublicKey = std::array<std::uint8_t, 32>;
 
 std::optional<PublicKey> to_key(std::string_view bytes);  // nullopt unless exactly 32 bytes

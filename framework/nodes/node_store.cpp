@@ -163,8 +163,8 @@ void NodeStore::observe_key(NodeRecord& node, const PublicKey& key, KeySource so
         return;
     }
     if (node.presented_key && key == *node.presented_key) return;
-    // A radio keeps the first key it learned (protocol.md §5.1), so its NodeDB may still list
-    // a key this node used before the operator accepted its new one: old news, not a change.
+    // A radio keeps the first key it learned (docs/radio-protocol.md §5.1), so its NodeDB may still
+    // list a key this node used before the operator accepted its new one: old news, not a change.
     const bool past = std::any_of(node.key_history.begin(), node.key_history.end(),
                                   [&key](const PastKey& p) { return p.key == key; });
     if (source == KeySource::radio_db && past) return;

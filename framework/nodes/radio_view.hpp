@@ -16,8 +16,9 @@ namespace meshbot::nodes {
 class RadioView {
 public:
     void rebuild(const radio::RadioInfo& radio);
-    // A NODEINFO teaches the radio a key only if it held none (first key wins, §5.1); a
-    // PKI-decrypted packet shows the key the radio holds for its sender.
+    // A NODEINFO teaches the radio a key only if it held none (first key wins,
+    // docs/radio-protocol.md §5.1); a PKI-decrypted packet shows the key the radio holds for its
+    // sender.
     void on_packet(const pb::MeshPacket& packet);
     void on_pushed(std::uint32_t num, const PublicKey& key);  // the radio ACKed our add_contact
     void forget(std::uint32_t num);  // the radio said it has no key (PKI_SEND_FAIL_PUBLIC_KEY)

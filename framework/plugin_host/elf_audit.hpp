@@ -1,6 +1,7 @@
 #pragma once
-// Load-time audit of a plugin's imports: which undefined dynamic symbols its .so asks the
-// dynamic loader for, and whether any of them is a socket-level network API (design §2.3).
+// Load-time audit of a plugin's imports: which undefined dynamic symbols its .so asks the dynamic
+// loader for, and whether any of them is a socket-level network API
+// (docs/abi.md, "The import audit and the connect guard").
 //
 // This is a tripwire, not a sandbox: it sees only the plugin's own direct imports, read from
 // its section headers (which the dynamic loader ignores and a hostile author can forge). A

@@ -1,6 +1,6 @@
 #pragma once
-// Reads and validates a plugin's plugin.toml, the manifest that sits beside its .so and is
-// read before the .so is ever opened (loading runs static constructors; design §2.3).
+// Reads and validates a plugin's plugin.toml, the manifest that sits beside its .so and is read
+// before the .so is ever opened (loading runs static constructors; docs/abi.md, "The entry point").
 
 #include <filesystem>
 #include <stdexcept>

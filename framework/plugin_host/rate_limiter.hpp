@@ -1,5 +1,5 @@
 #pragma once
-// Per-sender command rate limit with one "slow down" notice (design §2.5).
+// Per-sender rate limit with one "slow down" notice (docs/architecture.md, "Commands and replies").
 
 #include <chrono>
 #include <cstddef>

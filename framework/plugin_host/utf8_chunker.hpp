@@ -1,7 +1,8 @@
 #pragma once
-// UTF-8 checks and the splitting of long replies into numbered mesh-sized parts (design §2.5).
-// The firmware limits a text by bytes, not characters, and a part cut inside a code point
-// shows as garbage on every phone, so all cuts here fall between code points.
+// UTF-8 checks and the splitting of long replies into numbered mesh-sized parts
+// (docs/architecture.md, "Commands and replies"). The firmware limits a text by bytes, not
+// characters, and a part cut inside a code point shows as garbage on every phone, so all cuts here
+// fall between code points.
 
 #include <cstddef>
 #include <string>

@@ -43,8 +43,8 @@ using SendCallback = std::function<void(const SendResult&)>;
 struct OutboxOptions {
     std::size_t capacity = 256;
     Clock::duration expiry = std::chrono::minutes(10);
-    // The firmware's per-connection limits (protocol.md §6.4): it drops a client packet that
-    // comes sooner after the previous one of its kind, so the outbox holds it back instead.
+    // The firmware's per-connection limits (docs/radio-protocol.md §6.4): it drops a client packet
+    // that comes sooner after the previous one of its kind, so the outbox holds it back instead.
     Clock::duration text_gap = std::chrono::seconds(2);
     Clock::duration telemetry_gap = std::chrono::seconds(10);  // also position, waypoint, alert
     Clock::duration traceroute_gap = std::chrono::seconds(30);

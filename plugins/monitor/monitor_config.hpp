@@ -34,7 +34,7 @@ struct MonitorConfig {
 // The shortest probe interval accepted: every probe is a PKI DM on the air.
 inline constexpr std::chrono::seconds kMinProbeInterval{60};
 // Probes are at least this far apart: the firmware drops a client's TELEMETRY packets sent
-// within 10 s of the previous one (protocol.md §6.4), silently.
+// within 10 s of the previous one (docs/radio-protocol.md §6.4), silently.
 inline constexpr std::chrono::seconds kProbeSpacing{11};
 
 MonitorConfig load_config(const meshbot::Host& host);

@@ -39,7 +39,7 @@ std::int64_t epoch_now() {
 
 // Telemetry{device_metrics: {}} (proto/telemetry.proto: Telemetry.device_metrics = 2), written
 // by hand because a plugin must not link protobuf: tag (2 << 3 | 2) = 0x12, length 0. The empty
-// variant picks the reply type (protocol.md §7).
+// variant picks the reply type (docs/radio-protocol.md §7).
 constexpr std::string_view kDeviceMetricsRequest{"\x12\x00", 2};
 constexpr std::uint32_t kTelemetryApp = 67;
 constexpr auto kProbeTimeout = 60s;

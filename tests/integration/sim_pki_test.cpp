@@ -1,5 +1,5 @@
-// meshbot-sim's NodeDB and PKI model (firmware 2.7, protocol.md §5): capacity and eviction,
-// favourites, add_contact, PKI on send, first key wins, PKI DMs to us, forgetting nodes.
+// meshbot-sim's NodeDB and PKI model (firmware 2.7, docs/radio-protocol.md §5): capacity and
+// eviction, favourites, add_contact, PKI on send, first key wins, PKI DMs to us, forgetting nodes.
 // Checked from the client side with a raw radio-API client and from the simulator's record.
 #include <catch2/catch.hpp>
 

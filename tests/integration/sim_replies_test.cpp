@@ -1,4 +1,4 @@
-// meshbot-sim's other nodes (protocol.md §6.4, §7): auto-replies to want_response DMs,
+// meshbot-sim's other nodes (docs/radio-protocol.md §6.4, §7): auto-replies to want_response DMs,
 // PhoneAPI's per-portnum throttles, and node liveness (beacons, silence, return, node reboot).
 // Checked from the client side with a raw radio-API client and from the simulator's record.
 #include <catch2/catch.hpp>

@@ -128,7 +128,7 @@ pb::NodeInfo FirmwareModel::node_info(const SimNode& node, std::uint32_t now_epo
     info.set_hops_away(node.hops);
     info.set_is_favorite(node.favorite);
     info.set_is_ignored(node.ignored);
-    // fw2.7 embeds position and device metrics in each NodeInfo (protocol.md §2).
+    // fw2.7 embeds position and device metrics in each NodeInfo (docs/radio-protocol.md §2).
     if (node.lat && node.lon) {
         pb::Position* pos = info.mutable_position();
         pos->set_latitude_i(static_cast<std::int32_t>(*node.lat * 1e7));
@@ -324,7 +324,7 @@ PacketOutcome FirmwareModel::handle_packet(PhoneState& phone, const pb::MeshPack
 
     const std::uint32_t to = packet.to();
     const bool broadcast = to == kBroadcast || to == 1;
-    // The firmware forces want_ack on a traceroute DM (protocol.md §7).
+    // The firmware forces want_ack on a traceroute DM (docs/radio-protocol.md §7).
     const bool want_ack =
         packet.want_ack() || (port == pb::TRACEROUTE_APP && !broadcast && to != settings_.my_node);
     const auto ack = [&](std::uint32_t from, int error, double delay) {
@@ -355,7 +355,7 @@ PacketOutcome FirmwareModel::handle_packet(PhoneState& phone, const pb::MeshPack
             return out;
         }
         pki = !never_pki(port);
-        // A client-supplied key is only compared with the stored one, never used (§5.3).
+        // A client's key is only compared with the stored one (docs/radio-protocol.md §5.3).
         const std::string& offered = packet.public_key();
         const bool offered_set =
             offered.size() == 32 && offered.find_first_not_of('\0') != std::string::npos;

@@ -302,7 +302,7 @@ std::optional<pb::MeshPacket> build_injection(const Command& command, FirmwareMo
         const std::string stored = sender != nullptr ? sender->public_key : std::string();
         if (text->pki) p.set_channel(0);  // PKI packets carry no channel hash
         if (text->pki && !text->key && stored.empty()) {
-            // Sealed with a key our NodeDB lacks: forwarded undecrypted (protocol.md §5.4).
+            // Sender's key not in our NodeDB: forwarded undecrypted (docs/radio-protocol.md §5.4).
             std::string bytes(text->text.size() + 12, '\0');  // + auth tag and extra nonce
             for (char& c : bytes)
                 c = static_cast<char>(model.rng()() & 0xFF);
@@ -312,8 +312,8 @@ std::optional<pb::MeshPacket> build_injection(const Command& command, FirmwareMo
         p.mutable_decoded()->set_portnum(pb::TEXT_MESSAGE_APP);
         p.mutable_decoded()->set_payload(text->text);
         if (text->pki) {
-            // What the client sees for a PKI-decrypted DM (protocol.md §5.4); key= stands in
-            // for a sender whose key differs from the stored one.
+            // What the client sees for a PKI-decrypted DM (docs/radio-protocol.md §5.4); key=
+            // stands in for a sender whose key differs from the stored one.
             p.set_pki_encrypted(true);
             p.set_public_key(text->key.value_or(stored));
         }
