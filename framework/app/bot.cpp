@@ -35,6 +35,17 @@ void log_node_list(const radio::RadioInfo& radio, const nodes::NodeStore& store)
 }
 
 constexpr auto kSaveDebounce = std::chrono::seconds(10);
+// How often a store the disk refuses is tried again when nothing else changes.
+constexpr auto kStoreRetry = std::chrono::seconds(30);
+
+std::string epoch_text(std::uint64_t epoch) {
+    const auto t = static_cast<std::time_t>(epoch);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return text;
+}
 // How long a plugin's runner gets to destroy the plugin at shutdown before it is killed.
 constexpr auto kPluginStopGrace = std::chrono::milliseconds(2000);
 
@@ -62,7 +73,8 @@ Bot::Bot(boost::asio::any_io_executor executor, const config::AppConfig& config)
               return store_.trusts(sender, key);
           }),
       plugins_(executor, config, *this, router_),
-      save_timer_(executor) {
+      save_timer_(executor),
+      retry_timer_(executor) {
     store_.set_listeners([this](const nodes::NodeRecord& node) { plugins_.on_node_updated(node); },
                          [this](const nodes::NodeRecord& node, const nodes::KeyEvent& event) {
                              if (event.kind == nodes::KeyEvent::Kind::changed)
@@ -85,6 +97,16 @@ void Bot::open_store() {
     // After damage, what could be read goes into a good snapshot now, not in 10 s.
     if (!report.errors.empty()) store_.save();
     if (store_.dirty()) schedule_save();
+    schedule_store_retry();
+}
+
+void Bot::schedule_store_retry() {
+    retry_timer_.expires_after(kStoreRetry);
+    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        if (!store_.health().healthy()) store_.retry();
+        schedule_store_retry();
+    });
 }
 
 void Bot::schedule_save() {
@@ -115,6 +137,7 @@ void Bot::stop(std::function<void()> done) {
     // Plugins first (their last words still go out), then the store, then the radio.
     plugins_.stop(kPluginStopGrace, [this, done = std::move(done)]() mutable {
         save_timer_.cancel();
+        retry_timer_.cancel();
         if (lock_.held()) store_.save();
         link_.stop(std::move(done));
     });
@@ -178,6 +201,33 @@ plugins::HostStatus Bot::status() const {
     s.nodes_on_radio =
         stats.handshakes ? static_cast<std::uint32_t>(link_.radio().nodes.size() + 1) : 0;
     return s;
+}
+
+std::pair<bool, std::string> Bot::status_text() const {
+    std::string out =
+        "meshbot " MESHBOT_VERSION ", data in " + config_.bot.data_dir.string() + "\n";
+    out += link_ready() ? "link: up, radio " + radio::node_id(store_.self_num()) + "\n"
+                        : "link: down\n";
+    std::size_t keys = 0;
+    store_.for_each([&keys](const nodes::NodeRecord& n) { keys += n.pinned_key ? 1 : 0; });
+    out += fmt::format("nodes: {} known, {} keys pinned\n", store_.size(), keys);
+    const auto& health = store_.health();
+    if (health.keys_saved()) {
+        out += "keys: saved\n";
+    } else {
+        out += fmt::format(
+            "keys: NOT BEING SAVED since {}: {} ({} key change(s) refused, tried again with the "
+            "next change and every {} s)\n",
+            epoch_text(health.keys_failing_since), health.key_problem, health.keys_waiting,
+            kStoreRetry.count());
+    }
+    if (health.snapshot_problem.empty()) {
+        out += "snapshot: saved\n";
+    } else {
+        out += fmt::format("snapshot: NOT SAVED since {}: {}\n",
+                           epoch_text(health.snapshot_failing_since), health.snapshot_problem);
+    }
+    return {health.healthy(), out};
 }
 
 std::uint32_t Bot::send_packet(pb::MeshPacket packet, radio::SendCallback done) {

@@ -5,7 +5,9 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "config/app_config.hpp"
 #include "nodes/key_sync.hpp"
@@ -35,6 +37,10 @@ public:
     // radio gets the accepted key at once.
     nodes::KeyAcceptance accept_key(std::string_view node);
 
+    // What `meshbot status` shows: the link, the nodes, whether the store is being saved.
+    // ok is false while something needs the operator (e.g. keys are not being saved).
+    std::pair<bool, std::string> status_text() const;
+
     plugins::PluginHost& plugins() { return plugins_; }
     radio::RadioLink& link() { return link_; }
     const nodes::KeySync& key_sync() const { return key_sync_; }
@@ -54,6 +60,8 @@ private:
     // Saves the store a while after the first unsaved change, so a busy mesh costs one write
     // per debounce period rather than one per packet.
     void schedule_save();
+    // While the disk refuses the store, tries again every kStoreRetry (a change tries too).
+    void schedule_store_retry();
 
     const config::AppConfig& config_;
     const std::uint64_t started_at_;  // epoch seconds
@@ -65,6 +73,7 @@ private:
     plugins::PluginHost plugins_;
     boost::asio::steady_timer save_timer_;
     bool save_pending_ = false;
+    boost::asio::steady_timer retry_timer_;
 };
 
 }  // namespace meshbot::app

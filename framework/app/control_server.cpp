@@ -109,6 +109,11 @@ std::string control_answer(std::string_view request, const ControlHandlers& hand
         const auto table = handlers.plugin_table();
         return (table.ok ? "ok: " : "failed: ") + escape_lines(table.text);
     }
+    if (verb == "status" && trim(rest).empty()) {
+        if (!handlers.status) return "error: not available";
+        const auto reply = handlers.status();
+        return (reply.ok ? "ok: " : "error: ") + escape_lines(reply.text);
+    }
     if (verb == "plugin" && next_word(rest) == "restart") {
         const auto id = trim(rest);
         if (id.empty()) return "error: usage: plugin restart <id>";
@@ -230,8 +235,8 @@ asio::awaitable<void> serve_client(StatePtr state, std::shared_ptr<Socket> socke
             answer.rfind("error: unknown", 0) == 0 || answer.rfind("error: bad", 0) == 0;
         if (refused) {
             spdlog::warn("control socket: refused request '{}': {}", printable(request), answer);
-        } else if (trim(request) == "ping") {
-            spdlog::debug("control socket: ping");
+        } else if (trim(request) == "ping" || trim(request) == "status") {
+            spdlog::debug("control socket: {}", trim(request));  // monitoring asks often
         } else {
             spdlog::info("control socket: '{}' -> {}", printable(request), answer);
         }

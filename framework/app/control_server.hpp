@@ -7,6 +7,8 @@
 //   keys accept <node>   -> ok: <what was accepted>  |  error: <why not>
 //   plugins              -> ok: <the plugin table, with "\n" for its line breaks>
 //   plugin restart <id>  -> ok: <what happens>  |  error: <why not>
+//   status               -> ok: <the status, "\n" for line breaks>  |  error: <the same, when
+//                           something needs the operator, e.g. keys are not being saved>
 //   anything else        -> error: unknown request
 //
 // Every answer starts with "ok: " or "error: ". A request longer than kMaxRequest bytes, or a
@@ -45,6 +47,7 @@ struct ControlHandlers {
     // ok: every enabled plugin loaded (the answer is "ok: " then, else "failed: ").
     std::function<ControlReply()> plugin_table;
     std::function<ControlReply(std::string_view id)> restart_plugin;
+    std::function<ControlReply()> status;
 };
 
 // A multi-line text as one answer line ("\n" for line breaks, "\\" for backslashes), and back.

@@ -97,6 +97,10 @@ int run_daemon(const config::AppConfig& config) {
                             const std::string why = bot.plugins().restart(id);
                             return ControlReply{
                                 why.empty(), why.empty() ? "restarting " + std::string(id) : why};
+                        },
+                        [&bot] {
+                            auto [ok, text] = bot.status_text();
+                            return ControlReply{ok, std::move(text)};
                         }});
 
     // Only a plugin in the bot's process can hold the loop; runners have their own timeout.
@@ -169,6 +173,21 @@ int list_plugins(const config::AppConfig& config) {
     io.restart();
     io.run();
     return table.ok ? 0 : 1;
+}
+
+int show_status(const config::AppConfig& config) {
+    const auto result =
+        control_request(control_socket_path(config.bot.data_dir), "status", kControlTimeout);
+    if (!result.reached) {
+        std::fprintf(stderr, "meshbot: the bot is not running (%s)\n", result.error.c_str());
+        return 3;
+    }
+    const bool ok = result.answer.rfind("ok: ", 0) == 0;
+    const auto colon = result.answer.find(": ");
+    const std::string text = unescape_lines(
+        colon == std::string::npos ? result.answer : result.answer.substr(colon + 2));
+    std::fputs(text.c_str(), stdout);
+    return ok ? 0 : 1;
 }
 
 int restart_plugin(const config::AppConfig& config, const std::string& id) {

@@ -13,6 +13,10 @@ int run_daemon(const config::AppConfig& config);
 // daemon runs, every plugin found, audited and started in a runner process without touching
 // the radio. One line per plugin with its state, then lines with the reason and last crash.
 int list_plugins(const config::AppConfig& config);
+// `meshbot status`: the running daemon's link, nodes and whether its store is being saved.
+// Exit 0 when all is well, 1 when the bot reports a problem (e.g. keys are not being saved),
+// 3 when no bot answers.
+int show_status(const config::AppConfig& config);
 // `meshbot plugin restart ID`: through the running daemon's control socket.
 int restart_plugin(const config::AppConfig& config, const std::string& id);
 

@@ -24,6 +24,8 @@ const char* const kUsage =
     "       meshbot plugins --config FILE           list the plugins with their state (the\n"
     "                                               running bot's, or each probed in a runner)\n"
     "       meshbot plugin restart ID --config FILE  restart a plugin of the running bot\n"
+    "       meshbot status --config FILE            the running bot's link, nodes and store;\n"
+    "                                               exit 1 when keys are not being saved\n"
     "       meshbot nodes --config FILE [--json]    list the nodes in the node store\n"
     "       meshbot keys --config FILE [--json]     list their keys; CHANGED ones need a look\n"
     "       meshbot keys accept NODE --config FILE  trust the new key NODE presents (NODE: !id,\n"
@@ -111,7 +113,7 @@ int main(int argc, char** argv) {
             std::cerr << "meshbot: usage: meshbot plugin restart ID --config FILE\n" << kUsage;
             return kExitUsage;
         }
-    } else if (!command.empty() && command != "plugins") {
+    } else if (!command.empty() && command != "plugins" && command != "status") {
         std::cerr << "meshbot: unknown command '" << command << "'\n" << kUsage;
         return kExitUsage;
     } else if (words.size() > 1 || vm.count("json")) {
@@ -127,6 +129,7 @@ int main(int argc, char** argv) {
         if (store_command) return meshbot::app::run_store_command(*store_command, loaded->config);
         meshbot::app::configure_logging(loaded->config.log);
         if (command == "plugins") return meshbot::app::list_plugins(loaded->config);
+        if (command == "status") return meshbot::app::show_status(loaded->config);
         if (command == "plugin") return meshbot::app::restart_plugin(loaded->config, words[2]);
         return meshbot::app::run_daemon(loaded->config);
     } catch (const std::exception& e) {

@@ -154,14 +154,18 @@ std::pair<ino_t, std::int64_t> snapshot_id(const fs::path& dir) {
     return {st.st_ino, static_cast<std::int64_t>(st.st_mtim.tv_nsec) + st.st_mtim.tv_sec};
 }
 
-// Prints what load() reported; false (printed) when the store cannot be read at all.
+// Prints what load() found.
+void print_report(const nodes::LoadReport& report) {
+    for (const auto& error : report.errors)
+        std::cerr << "meshbot: " << error << "\n";
+    for (const auto& warning : report.warnings)
+        std::cerr << "meshbot: warning: " << warning << "\n";
+}
+
+// Loads the store and prints what load() found; false (printed) when it cannot be read at all.
 bool report_load(NodeStore& store, bool read_only) {
     try {
-        const auto report = store.load(read_only);
-        for (const auto& error : report.errors)
-            std::cerr << "meshbot: " << error << "\n";
-        for (const auto& warning : report.warnings)
-            std::cerr << "meshbot: warning: " << warning << "\n";
+        print_report(store.load(read_only));
         return true;
     } catch (const std::exception& e) {  // StoreError, or a filesystem error
         std::cerr << "meshbot: " << e.what() << "\n";
@@ -170,7 +174,8 @@ bool report_load(NodeStore& store, bool read_only) {
 }
 
 // The store as the files hold it now, read-only. A running daemon may replace the snapshot
-// and empty the journal while we read them; reading again after that gives a consistent view.
+// and start a new journal while we read them; reading again after that gives a consistent
+// view, and only that reading's findings are printed (a mixed one can look like a lost journal).
 std::unique_ptr<NodeStore> load_read_only(const fs::path& dir) {
     if (!fs::exists(dir)) {
         std::cerr << "meshbot: no node store in " << dir.string()
@@ -179,8 +184,17 @@ std::unique_ptr<NodeStore> load_read_only(const fs::path& dir) {
     for (int attempt = 0;; ++attempt) {
         const auto before = snapshot_id(dir);
         auto store = std::make_unique<NodeStore>(dir);
-        if (!report_load(*store, true)) return nullptr;
-        if (snapshot_id(dir) == before || attempt == 2) return store;
+        nodes::LoadReport report;
+        try {
+            report = store->load(true);
+        } catch (const std::exception& e) {  // StoreError, or a filesystem error
+            std::cerr << "meshbot: " << e.what() << "\n";
+            return nullptr;
+        }
+        if (snapshot_id(dir) == before || attempt == 2) {
+            print_report(report);
+            return store;
+        }
     }
 }
 
@@ -358,6 +372,12 @@ int accept_offline(const fs::path& dir, const std::string& query) {
 }
 
 int accept(const fs::path& dir, const std::string& query) {
+    try {
+        nodes::check_data_dir(dir);
+    } catch (const nodes::StoreError& e) {
+        std::cerr << "meshbot: " << e.what() << "\n";
+        return kExitFailure;
+    }
     if (!fs::is_directory(dir)) {
         std::cerr << "meshbot: no node store in " << dir.string() << "\n";
         return kExitFailure;

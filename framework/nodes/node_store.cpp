@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <utility>
 
 #include "meshbot/sdk/node_match.hpp"
 #include "nodes/node_codec.hpp"
@@ -56,6 +57,10 @@ void remember(NodeRecord& node, PastKey past) {
 std::string label(const NodeRecord& node) {
     return radio::node_id(node.num) + (node.short_name.empty() ? "" : " (" + node.short_name + ")");
 }
+
+// A failure that goes on is logged as an error when it starts or changes, then this often; the
+// lines between go to debug. Loud, without a line per packet on a busy mesh.
+constexpr std::uint32_t kRepeatErrorAfter = 600;  // seconds
 
 }  // namespace
 
@@ -114,15 +119,98 @@ pb::StoreSnapshot NodeStore::snapshot() const {
 }
 
 bool NodeStore::save() {
+    report_pins();
     if (!persistent_ || !dirty_) return true;
+    std::string journal_problem;
     try {
-        files_.write_snapshot(snapshot());
+        journal_problem = files_.write_snapshot(snapshot());
     } catch (const StoreError& e) {
-        spdlog::error("node store not saved: {} (key changes stay in the journal)", e.what());
+        snapshot_failed(e.what());
         return false;
     }
     dirty_ = false;
+    if (!health_.snapshot_problem.empty()) {
+        spdlog::warn("node store saved again to {}", files_.snapshot_path().string());
+        health_.snapshot_problem.clear();
+        health_.snapshot_failing_since = 0;
+        snapshot_error_logged_.clear();
+    }
+    if (!journal_problem.empty()) {
+        spdlog::warn(
+            "node store saved to {}, but a new key journal could not be started ({}); the old "
+            "journal stays in use (its records, which the snapshot holds too, are skipped at load)",
+            files_.snapshot_path().string(), journal_problem);
+    }
     return true;
+}
+
+void NodeStore::snapshot_failed(const std::string& why) {
+    const auto now = now_epoch();
+    if (health_.snapshot_problem.empty()) health_.snapshot_failing_since = now;
+    health_.snapshot_problem = why;
+    const bool keys_safe = health_.keys_saved();
+    const std::string text = fmt::format(
+        "node store snapshot {} not saved: {}; {}", files_.snapshot_path().string(), why,
+        keys_safe ? "key changes are safe in the journal, the other node data is saved at the "
+                    "next try"
+                  : "key changes are not being saved either");
+    const std::string kind = keys_safe ? "keys safe" : "keys refused";
+    if (kind != snapshot_error_logged_ || now - snapshot_error_logged_at_ >= kRepeatErrorAfter) {
+        spdlog::error("{}", text);
+        snapshot_error_logged_ = kind;
+        snapshot_error_logged_at_ = now;
+    } else {
+        spdlog::debug("{}", text);
+    }
+}
+
+void NodeStore::keys_refused(const std::string& why, std::size_t count) {
+    const auto now = now_epoch();
+    const bool started = health_.key_problem.empty();
+    if (started) health_.keys_failing_since = now;
+    health_.key_problem = why;
+    health_.keys_waiting = refused_.size();
+    std::string nodes;
+    for (std::size_t i = 0; i < pending_.size() && i < 5; ++i)
+        nodes += (i > 0 ? ", " : "") + label(nodes_.at(pending_[i].event.num));
+    if (pending_.size() > 5) nodes += fmt::format(" and {} more", pending_.size() - 5);
+    const std::string text = fmt::format(
+        "KEYS ARE NOT BEING SAVED: {} key change(s) of {} refused: {}; they do not count until "
+        "saved, and are tried again with the next change",
+        count, nodes, why);
+    if (started || now - key_error_logged_at_ >= kRepeatErrorAfter) {
+        spdlog::error("{}", text);
+        key_error_logged_at_ = now;
+    } else {
+        spdlog::debug("{}", text);
+    }
+}
+
+void NodeStore::retry() {
+    if (!persistent_) return;
+    if (!refused_.empty()) {
+        replay_refused();
+        commit();
+    }
+    if (!health_.snapshot_problem.empty()) save();
+}
+
+void NodeStore::replay_refused() {
+    const auto refused = std::exchange(refused_, {});
+    for (const auto& seen : refused) {
+        auto it = nodes_.find(seen.num);
+        if (it == nodes_.end()) continue;
+        const auto before = pending_.size();
+        observe_key(it->second, seen.key, seen.source, seen.at);
+        replayed_ += pending_.size() - before;
+    }
+}
+
+void NodeStore::report_pins() {
+    if (unreported_pins_ == 0) return;
+    spdlog::info("pinned the first key of {} node(s){}", unreported_pins_,
+                 persistent_ ? " (saved)" : "");
+    unreported_pins_ = 0;
 }
 
 NodeRecord& NodeStore::upsert(std::uint32_t num, std::uint32_t now) {
@@ -135,21 +223,23 @@ NodeRecord& NodeStore::upsert(std::uint32_t num, std::uint32_t now) {
     return it->second;
 }
 
-void NodeStore::stage(NodeRecord& node, KeyEvent::Kind kind, NodeRecord before) {
+void NodeStore::stage(NodeRecord& node, KeyEvent::Kind kind, NodeRecord before,
+                      std::optional<Sighting> seen) {
     key_digest_ -= key_contribution(before);
     key_digest_ += key_contribution(node);
     ++key_generation_;
     dirty_ = true;
-    pending_.push_back(PendingKey{KeyEvent{kind, node.num}, std::move(before)});
+    pending_.push_back(PendingKey{KeyEvent{kind, node.num}, std::move(before), seen});
 }
 
 void NodeStore::observe_key(NodeRecord& node, const PublicKey& key, KeySource source,
                             std::uint32_t now) {
+    const Sighting seen{node.num, key, source, now};
     if (!node.pinned_key) {
         NodeRecord before = node;
         node.pinned_key = key;
         node.pinned_at = now;
-        stage(node, KeyEvent::Kind::pinned, std::move(before));
+        stage(node, KeyEvent::Kind::pinned, std::move(before), seen);
         return;
     }
     if (key == *node.pinned_key) {
@@ -159,7 +249,7 @@ void NodeStore::observe_key(NodeRecord& node, const PublicKey& key, KeySource so
         NodeRecord before = node;
         remember(node, PastKey{*node.presented_key, 0, now});
         node.presented_key.reset();
-        stage(node, KeyEvent::Kind::restored, std::move(before));
+        stage(node, KeyEvent::Kind::restored, std::move(before), seen);
         return;
     }
     if (node.presented_key && key == *node.presented_key) return;
@@ -171,7 +261,7 @@ void NodeStore::observe_key(NodeRecord& node, const PublicKey& key, KeySource so
     NodeRecord before = node;
     if (node.presented_key) remember(node, PastKey{*node.presented_key, 0, now});
     node.presented_key = key;
-    stage(node, KeyEvent::Kind::changed, std::move(before));
+    stage(node, KeyEvent::Kind::changed, std::move(before), seen);
 }
 
 void NodeStore::learn_user(NodeRecord& node, const pb::User& user, KeySource source,
@@ -190,6 +280,7 @@ void NodeStore::learn_user(NodeRecord& node, const pb::User& user, KeySource sou
 
 void NodeStore::commit() {
     if (pending_.empty()) return;
+    const std::size_t replayed = std::exchange(replayed_, 0);
     if (persistent_) {
         std::vector<pb::JournalRecord> records;
         records.reserve(pending_.size());
@@ -203,18 +294,29 @@ void NodeStore::commit() {
         try {
             files_.append(records);
         } catch (const StoreError& e) {
-            // Not durable, so it must not count: undo, and learn it again from a later packet.
-            spdlog::error("key change for {} node(s) not saved, ignored for now: {}",
-                          pending_.size(), e.what());
+            // Not durable, so it must not count: undo. What the nodes presented is seen again
+            // before the next change (and on the daemon's retry timer) until the disk takes it.
             for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
                 NodeRecord& node = nodes_.at(it->event.num);
                 key_digest_ -= key_contribution(node);
                 key_digest_ += key_contribution(it->before);
-                node = std::move(it->before);
+                node = it->before;
+            }
+            for (const auto& p : pending_) {
+                if (p.seen) refused_.push_back(*p.seen);
             }
             journal_seq_ -= records.size();
+            keys_refused(e.what(), pending_.size());
             pending_.clear();
             return;
+        }
+        if (!health_.key_problem.empty()) {
+            spdlog::warn("key changes are saved again in {}{}", files_.journal_path().string(),
+                         replayed > 0 ? fmt::format(" ({} refused before, saved now)", replayed)
+                                      : std::string());
+            health_.key_problem.clear();
+            health_.keys_failing_since = 0;
+            health_.keys_waiting = 0;
         }
     }
     auto done = std::move(pending_);
@@ -247,10 +349,11 @@ void NodeStore::commit() {
         }
         if (on_key_) on_key_(node, p.event);
     }
-    if (pins > 0) spdlog::info("pinned the first key of {} node(s) (saved)", pins);
+    unreported_pins_ += pins;  // one summary line (report_pins), not one per node
 }
 
 void NodeStore::on_handshake(const radio::RadioInfo& radio) {
+    replay_refused();
     const auto now = now_epoch();
     self_ = radio.my_node_num;
     learn_user(upsert(radio.my_node_num, now), radio.own_user, KeySource::radio_db, now);
@@ -276,10 +379,12 @@ void NodeStore::on_handshake(const radio::RadioInfo& radio) {
     }
     dirty_ = true;
     commit();
+    report_pins();
 }
 
 void NodeStore::on_packet(const pb::MeshPacket& packet) {
     if (packet.from() == 0 || packet.from() == radio::kBroadcast) return;
+    replay_refused();
     const auto now = now_epoch();
     NodeRecord& node = upsert(packet.from(), now);
     if (packet.from() != self_) {
@@ -336,6 +441,7 @@ void NodeStore::on_packet(const pb::MeshPacket& packet) {
 bool NodeStore::accept_key(std::uint32_t num) {
     auto it = nodes_.find(num);
     if (it == nodes_.end() || !it->second.presented_key) return false;
+    replay_refused();
     NodeRecord& node = it->second;
     NodeRecord before = node;
     const auto now = now_epoch();

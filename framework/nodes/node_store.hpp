@@ -41,6 +41,17 @@ struct KeyEvent {
     std::uint32_t num;
 };
 
+// Whether the store is being saved, for the log, `meshbot status` and the retry timer.
+struct StoreHealth {
+    std::string key_problem;               // why key changes are refused; empty when they are saved
+    std::uint64_t keys_failing_since = 0;  // epoch seconds
+    std::size_t keys_waiting = 0;          // refused key changes, retried until the disk takes them
+    std::string snapshot_problem;          // why the last snapshot failed; empty when it was saved
+    std::uint64_t snapshot_failing_since = 0;
+    bool keys_saved() const { return key_problem.empty() && keys_waiting == 0; }
+    bool healthy() const { return keys_saved() && snapshot_problem.empty(); }
+};
+
 // An operator's "accept the key <node> presents", answered.
 struct KeyAcceptance {
     bool accepted = false;
@@ -61,9 +72,14 @@ public:
     // Throws StoreError for a store written by a newer format.
     LoadReport load(bool read_only = false);
     // Writes the snapshot when anything changed since the last one (debounce, shutdown).
-    // Returns false (and logs) when the write failed; the journal still holds the key changes.
+    // Returns false (and logs) when the write failed. Also logs the keys pinned since the last
+    // summary: one info line for many new nodes.
     bool save();
     bool dirty() const { return dirty_; }
+    // Tries again what the disk refused: key changes (before any other change, too) and the
+    // snapshot. The daemon calls it on a timer while health() is not healthy.
+    void retry();
+    const StoreHealth& health() const { return health_; }
 
     // Learning. Key changes are fsynced before these return and before the listeners run.
     void on_handshake(const radio::RadioInfo& radio);
@@ -99,18 +115,32 @@ public:
     }
 
 private:
+    enum class KeySource { radio_db, mesh };
+    struct Sighting {  // a key a node presented, kept to learn it again if the disk refused it
+        std::uint32_t num;
+        PublicKey key;
+        KeySource source;
+        std::uint32_t at;
+    };
     struct PendingKey {  // a key change not yet durable, and how to undo it
         KeyEvent event;
         NodeRecord before;
+        std::optional<Sighting> seen;  // empty for an operator's accept (answered at once)
     };
-    enum class KeySource { radio_db, mesh };
 
     NodeRecord& upsert(std::uint32_t num, std::uint32_t now);
     void learn_user(NodeRecord& node, const pb::User& user, KeySource source, std::uint32_t now);
     void observe_key(NodeRecord& node, const PublicKey& key, KeySource source, std::uint32_t now);
-    void stage(NodeRecord& node, KeyEvent::Kind kind, NodeRecord before);
-    // Journals the staged key changes; on failure undoes them. Then logs and notifies.
+    void stage(NodeRecord& node, KeyEvent::Kind kind, NodeRecord before,
+               std::optional<Sighting> seen = std::nullopt);
+    // Journals the staged key changes; on failure undoes them (and keeps their sightings for a
+    // retry). Then logs and notifies.
     void commit();
+    // Sees the refused keys again, in their order, so the next commit journals them first.
+    void replay_refused();
+    void keys_refused(const std::string& why, std::size_t count);
+    void snapshot_failed(const std::string& why);
+    void report_pins();
     void apply(const pb::StoredNode& stored);
     pb::StoreSnapshot snapshot() const;
 
@@ -124,6 +154,13 @@ private:
     std::uint64_t key_changes_ = 0;
     bool dirty_ = false;
     std::vector<PendingKey> pending_;
+    std::vector<Sighting> refused_;  // key sightings the disk refused, oldest first
+    std::size_t replayed_ = 0;       // of them, seen again in the current commit
+    StoreHealth health_;
+    std::uint64_t key_error_logged_at_ = 0;       // epoch seconds of the last error line, to
+    std::uint64_t snapshot_error_logged_at_ = 0;  // repeat a failure only now and then
+    std::string snapshot_error_logged_;
+    std::size_t unreported_pins_ = 0;  // first keys pinned since the last summary line
     NodeListener on_updated_;
     KeyListener on_key_;
 };

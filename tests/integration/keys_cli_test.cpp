@@ -393,3 +393,18 @@ TEST_CASE("store commands check their words, and work on a store that does not e
     // Reading never creates anything.
     CHECK_FALSE(fs::exists(dir.path() / "none"));
 }
+
+TEST_CASE("store commands name a data_dir that is a file, and fail", "[keys_cli]") {
+    TempDir dir;
+    const auto file = dir.write("not-a-dir", "x");
+    const auto config = dir.write("meshbot.toml", "[bot]\ndata_dir = " + quoted(file) + "\n");
+    for (const auto& words :
+         {std::vector<std::string>{"keys"}, {"nodes", "--json"}, {"keys", "accept", "!10000002"}}) {
+        INFO(words[0]);
+        const auto result = cli(config, words);
+        CHECK(result.code == 1);
+        CHECK_THAT(result.output,
+                   Catch::Contains(file.string()) && Catch::Contains("not a directory"));
+        CHECK_THAT(result.output, !Catch::Contains("0 nodes"));
+    }
+}
