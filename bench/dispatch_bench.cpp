@@ -219,7 +219,6 @@ Latency dispatch_latency(config::Isolation isolation, bool sandbox) {
     config::AppConfig config;
     config.radio.port = acceptor.local_endpoint().port();
     config.radio.text_gap = config::Seconds(0);  // pacing off: this measures the dispatch path
-    config.radio.replay_tail = config::Seconds(0);
     config.commands.rate_limit = 1000000;
     config.bot.data_dir.clear();
     config.plugins.dirs = {build_dir / "plugins"};

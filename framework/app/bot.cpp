@@ -4,6 +4,7 @@
 
 #include <ctime>
 
+#include "config/duration_text.hpp"
 #include "plugin_host/utf8_chunker.hpp"
 #include "portnums.pb.h"
 
@@ -46,6 +47,10 @@ std::string epoch_text(std::uint64_t epoch) {
     std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &tm);
     return text;
 }
+// A repeated warning is logged once in full, then summed up once per this period.
+constexpr auto kWarningPeriod = std::chrono::seconds(10);
+// Skipped backlog commands are counted for this long before the one line that reports them.
+constexpr auto kBacklogReportDelay = std::chrono::seconds(2);
 // How long a plugin's runner gets to destroy the plugin at shutdown before it is killed.
 constexpr auto kPluginStopGrace = std::chrono::milliseconds(2000);
 
@@ -55,15 +60,23 @@ Bot::Bot(boost::asio::any_io_executor executor, const config::AppConfig& config)
     : config_(config),
       started_at_(static_cast<std::uint64_t>(std::time(nullptr))),
       store_(config.bot.data_dir),
+      undelivered_(executor, kWarningPeriod,
+                   [this](std::uint64_t more, radio::Clock::duration period) {
+                       spdlog::warn("{} more texts not delivered in the last {} (the last: {})",
+                                    more, config::duration_text(period),
+                                    radio::to_string(last_undelivered_));
+                   }),
       link_(executor, config.radio,
             radio::RadioLink::Handlers{
                 [this](const radio::RadioInfo& r) { on_ready(r); },
                 [this](const std::string& why) { on_down(why); },
                 [this](const pb::MeshPacket& p, bool replayed) { on_packet(p, replayed); }}),
-      key_sync_(executor, config, store_,
-                [this](pb::MeshPacket p, radio::SendCallback done) {
-                    return link_.send(std::move(p), std::move(done));
-                }),
+      key_sync_(
+          executor, config, store_,
+          [this](pb::MeshPacket p, radio::SendCallback done) {
+              return link_.send(std::move(p), std::move(done));
+          },
+          [this] { return link_.reserve_id(); }),
       router_(
           config.commands,
           [this](std::uint32_t to, std::uint32_t channel, std::string_view text) {
@@ -74,7 +87,8 @@ Bot::Bot(boost::asio::any_io_executor executor, const config::AppConfig& config)
           }),
       plugins_(executor, config, *this, router_),
       save_timer_(executor),
-      retry_timer_(executor) {
+      retry_timer_(executor),
+      backlog_timer_(executor) {
     store_.set_listeners([this](const nodes::NodeRecord& node) { plugins_.on_node_updated(node); },
                          [this](const nodes::NodeRecord& node, const nodes::KeyEvent& event) {
                              if (event.kind == nodes::KeyEvent::Kind::changed)
@@ -138,6 +152,8 @@ void Bot::stop(std::function<void()> done) {
     plugins_.stop(kPluginStopGrace, [this, done = std::move(done)]() mutable {
         save_timer_.cancel();
         retry_timer_.cancel();
+        backlog_timer_.cancel();
+        router_.report_skipped_backlog();
         if (lock_.held()) store_.save();
         link_.stop(std::move(done));
     });
@@ -164,11 +180,24 @@ void Bot::on_packet(const pb::MeshPacket& packet, bool replayed) {
         const std::uint64_t event = plugins_.remember_event(packet);
         const auto outcome = router_.on_text(packet, replayed, store_.self_num(), event,
                                              std::chrono::steady_clock::now());
+        if (outcome == plugins::CommandRouter::Outcome::skipped_backlog) report_backlog_soon();
         if (outcome == plugins::CommandRouter::Outcome::not_a_command) {
             plugins_.on_text(packet, replayed, event);
         }
     }
     plugins_.on_packet(packet, replayed);
+}
+
+void Bot::report_backlog_soon() {
+    // The radio hands over its backlog in one burst after the handshake: one line for it all.
+    if (backlog_report_pending_) return;
+    backlog_report_pending_ = true;
+    backlog_timer_.expires_after(kBacklogReportDelay);
+    backlog_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        backlog_report_pending_ = false;
+        router_.report_skipped_backlog();
+    });
 }
 
 plugins::HostStatus Bot::status() const {
@@ -243,12 +272,21 @@ void Bot::send_text(std::uint32_t to, std::uint32_t channel, std::string_view te
         packet.set_want_ack(dm);  // DMs are acknowledged end to end; broadcasts are not
         packet.mutable_decoded()->set_portnum(pb::TEXT_MESSAGE_APP);
         packet.mutable_decoded()->set_payload(part);
-        key_sync_.send(std::move(packet), [to](const radio::SendResult& r) {
+        key_sync_.send(std::move(packet), [this, to](const radio::SendResult& r) {
             using S = radio::SendResult::Status;
-            if (r.status == S::nak || r.status == S::expired || r.status == S::rejected_full) {
-                spdlog::warn("text {:#010x} to {} not delivered (status {}, routing error {})",
-                             r.id, radio::node_id(to), static_cast<int>(r.status), r.routing_error);
+            if (r.status != S::nak && r.status != S::expired && r.status != S::rejected_full)
+                return;
+            last_undelivered_ = r.status;
+            if (!undelivered_.allow()) return;
+            std::string error;
+            if (r.routing_error != 0) {
+                const std::string& name =
+                    pb::Routing::Error_Name(static_cast<pb::Routing::Error>(r.routing_error));
+                error =
+                    ", routing error " + (name.empty() ? std::to_string(r.routing_error) : name);
             }
+            spdlog::warn("text {:#010x} to {} not delivered: {}{}", r.id, radio::node_id(to),
+                         radio::to_string(r.status), error);
         });
     }
 }

@@ -15,6 +15,7 @@
 #include "plugin_host/command_router.hpp"
 #include "plugin_host/plugin_host.hpp"
 #include "radio/radio_link.hpp"
+#include "radio/warning_throttle.hpp"
 
 namespace meshbot::app {
 
@@ -62,11 +63,17 @@ private:
     void schedule_save();
     // While the disk refuses the store, tries again every kStoreRetry (a change tries too).
     void schedule_store_retry();
+    // Arms the one log line about skipped backlog commands.
+    void report_backlog_soon();
 
     const config::AppConfig& config_;
     const std::uint64_t started_at_;  // epoch seconds
     nodes::DirectoryLock lock_;
     nodes::NodeStore store_;
+    // Texts the radio never got (full outbox, expiry, NAK): a burst is one warning and a
+    // summary, not one line per text. Before link_: the link's callbacks may still use it.
+    radio::WarningThrottle undelivered_;
+    radio::SendResult::Status last_undelivered_ = radio::SendResult::Status::nak;
     radio::RadioLink link_;
     nodes::KeySync key_sync_;
     plugins::CommandRouter router_;
@@ -74,6 +81,8 @@ private:
     boost::asio::steady_timer save_timer_;
     bool save_pending_ = false;
     boost::asio::steady_timer retry_timer_;
+    boost::asio::steady_timer backlog_timer_;
+    bool backlog_report_pending_ = false;
 };
 
 }  // namespace meshbot::app

@@ -33,8 +33,6 @@ struct RadioConfig {
     // A link that stayed ready this long resets the backoff to backoff_initial.
     Seconds backoff_reset_after{120};
 
-    // Packets arriving this soon after the handshake completes are treated as replayed backlog.
-    Seconds replay_tail{1.5};
     Seconds dedupe_window{600};
 
     Seconds text_gap{2};  // never below 2 s: the firmware drops faster texts
@@ -66,6 +64,9 @@ struct CommandsConfig {
     Seconds rate_window{60};
     std::size_t reply_max_bytes = 200;  // per reply part, UTF-8 bytes (never above 200)
     std::vector<std::uint32_t> admins;  // node numbers allowed to run privileged commands
+    // Commands the radio kept while the bot was away (its backlog) are answered when younger
+    // than this by their rx_time, and skipped otherwise; 0 skips the whole backlog.
+    Seconds answer_backlog{60};
 };
 
 struct KeysConfig {

@@ -171,7 +171,8 @@ const toml::node* read_number(Section& s, std::string_view key, double& out, con
     if (const auto* i = node->as_integer()) value = static_cast<double>(i->get());
     if (const auto* f = node->as_floating_point()) value = f->get();
     // nan fails every comparison, so it is rejected here too.
-    if (value && (b.inclusive ? *value >= b.min : *value > b.min) && *value < b.below) {
+    if (value && ((b.or_zero && *value == 0) ||
+                  ((b.inclusive ? *value >= b.min : *value > b.min) && *value < b.below))) {
         out = *value;
         return node;
     }
@@ -179,6 +180,7 @@ const toml::node* read_number(Section& s, std::string_view key, double& out, con
     expected << "expected a " << (value && !std::isfinite(*value) ? "finite " : "") << what
              << (b.inclusive ? " of at least " : " greater than ") << b.min;
     if (std::isfinite(b.below)) expected << " and below " << b.below;
+    if (b.or_zero) expected << ", or 0";
     if (!b.why.empty()) expected << " (" << b.why << ")";
     s.error(*node, key, expected.str() + ", got " + describe(*node));
     return nullptr;
@@ -214,23 +216,34 @@ void read_radio(Section& s, RadioConfig& r) {
     const auto* device = read_string(s, "device", r.device);
     read_integer(s, "baud", r.baud, 1);
 
-    read_seconds(s, "connect_timeout", r.connect_timeout, positive);
-    read_seconds(s, "handshake_timeout", r.handshake_timeout, positive);
+    // Every duration has a floor: tiny values passed once and made the link spin (tens of
+    // thousands of connection attempts in seconds) or time out before the radio could answer.
+    read_seconds(s, "connect_timeout", r.connect_timeout,
+                 {.min = 0.5, .inclusive = true, .below = 3600, .why = {}});
+    read_seconds(s, "handshake_timeout", r.handshake_timeout,
+                 {.min = 1,
+                  .inclusive = true,
+                  .below = 3600,
+                  .why = "a radio needs a moment to send its whole configuration"});
     read_seconds(s, "heartbeat_interval", r.heartbeat_interval,
-                 {.below = 900, .why = "the firmware drops an API client silent for 15 minutes"});
+                 {.min = 1,
+                  .inclusive = true,
+                  .below = 900,
+                  .why = "the firmware drops an API client silent for 15 minutes"});
     read_number(s, "silence_multiple", r.silence_multiple,
                 {.min = 1, .why = "the silence limit must outlast one heartbeat interval"});
-    const auto* initial = read_seconds(s, "backoff_initial", r.backoff_initial, positive);
-    const auto* max = read_seconds(s, "backoff_max", r.backoff_max, positive);
-    read_seconds(s, "backoff_reset_after", r.backoff_reset_after, positive);
-    read_seconds(s, "replay_tail", r.replay_tail, non_negative);
-    read_seconds(s, "dedupe_window", r.dedupe_window, positive);
+    const auto* initial = read_seconds(s, "backoff_initial", r.backoff_initial,
+                                       {.min = 0.1, .inclusive = true, .below = 3600, .why = {}});
+    const auto* max = read_seconds(s, "backoff_max", r.backoff_max,
+                                   {.min = 0.1, .inclusive = true, .below = 86400, .why = {}});
+    read_seconds(s, "backoff_reset_after", r.backoff_reset_after, at_least_a_second);
+    read_seconds(s, "dedupe_window", r.dedupe_window, at_least_a_second);
     read_seconds(s, "text_gap", r.text_gap,
                  {.min = 2, .inclusive = true, .why = "the firmware drops faster texts"});
-    read_seconds(s, "telemetry_gap", r.telemetry_gap, non_negative);
-    read_seconds(s, "traceroute_gap", r.traceroute_gap, non_negative);
+    read_seconds(s, "telemetry_gap", r.telemetry_gap, pacing_gap);
+    read_seconds(s, "traceroute_gap", r.traceroute_gap, pacing_gap);
     read_integer(s, "outbox_capacity", r.outbox_capacity, 1);
-    read_seconds(s, "outbox_expiry", r.outbox_expiry, positive);
+    read_seconds(s, "outbox_expiry", r.outbox_expiry, at_least_a_second);
 
     // Cross-field checks only on values that were each valid, so one mistake yields one error.
     if (s.report().has_errors()) return;

@@ -197,15 +197,20 @@ const toml::node* read_integer(Section& s, std::string_view key, Int& out, std::
     return node && check_integer(s, *node, key, out, min, max, why) ? node : nullptr;
 }
 
-// Accepted range of a number: above `min` (or at least, when `inclusive`), below `below`.
+// Accepted range of a number: above `min` (or at least, when `inclusive`), below `below`, and
+// 0 as well when `or_zero` (a duration where 0 turns something off).
 struct Bounds {
     double min = 0;
     bool inclusive = false;
     double below = std::numeric_limits<double>::infinity();
+    bool or_zero = false;
     std::string_view why;  // appended to the message: the reason for a non-obvious bound
 };
 inline constexpr Bounds positive{};
 inline constexpr Bounds non_negative{.inclusive = true, .why = {}};
+inline constexpr Bounds at_least_a_second{.min = 1, .inclusive = true, .why = {}};
+// The firmware's per-port pacing: 0 turns it off (radios older than 2.7.1).
+inline constexpr Bounds pacing_gap{.min = 1, .inclusive = true, .or_zero = true, .why = {}};
 
 const toml::node* read_number(Section& s, std::string_view key, double& out, const Bounds& b,
                               std::string_view what = "number");

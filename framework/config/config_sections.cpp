@@ -155,7 +155,13 @@ void read_commands(Section& s, CommandsConfig& c) {
         c.channels = std::move(channels);
 
     read_integer(s, "rate_limit", c.rate_limit, 1);
-    read_seconds(s, "rate_window", c.rate_window, positive);
+    read_seconds(s, "rate_window", c.rate_window, at_least_a_second);
+    read_seconds(s, "answer_backlog", c.answer_backlog,
+                 {.min = 1,
+                  .inclusive = true,
+                  .below = 86400,
+                  .or_zero = true,
+                  .why = "0 skips the whole backlog"});
     read_integer(s, "reply_max_bytes", c.reply_max_bytes, 50, 200,
                  "an encrypted DM holds 200 bytes of text plus the part numbering");
 
@@ -327,7 +333,9 @@ void read_plugins(Section& s, PluginsConfig& p, const std::filesystem::path& bas
     };
     if (read_array(s, "enabled", "plugin ids", plugin_id)) p.enabled = std::move(enabled);
 
-    read_seconds(s, "callback_budget", p.callback_budget, positive);
+    read_seconds(
+        s, "callback_budget", p.callback_budget,
+        {.min = 0.001, .inclusive = true, .why = "a smaller budget would log every callback"});
     read_integer(s, "max_faults", p.max_faults, 1);
     read_seconds(s, "fault_window", p.fault_window, Bounds{.min = 1, .inclusive = true, .why = {}});
     read_isolation(s, p.isolation);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
 #include <chrono>
 
 #include "admin.pb.h"
@@ -11,8 +12,12 @@
 namespace meshbot::nodes {
 
 KeySync::KeySync(boost::asio::any_io_executor executor, const config::AppConfig& config,
-                 NodeStore& store, Sender send)
-    : config_(config), store_(store), send_(std::move(send)), timer_(executor) {}
+                 NodeStore& store, Sender send, IdSource reserve_id)
+    : config_(config),
+      store_(store),
+      send_(std::move(send)),
+      reserve_id_(std::move(reserve_id)),
+      timer_(executor) {}
 
 void KeySync::on_ready(const radio::RadioInfo& radio) {
     view_.rebuild(radio);
@@ -154,8 +159,8 @@ void KeySync::push(const NodeRecord& node, const char* why) {
         }
         ++counters_.pushes_failed;
         pushed_.erase(num);  // a later DM may try again
-        spdlog::warn("add_contact for {} failed (status {}, routing error {})", radio::node_id(num),
-                     static_cast<int>(r.status), r.routing_error);
+        spdlog::warn("add_contact for {} failed ({}, routing error {})", radio::node_id(num),
+                     radio::to_string(r.status), r.routing_error);
     });
 }
 
@@ -169,14 +174,16 @@ std::uint32_t KeySync::send(pb::MeshPacket packet, radio::SendCallback done) {
         if (!trusted && !view_.has_key(to)) {
             radio::SendResult refused;
             refused.status = radio::SendResult::Status::refused;
+            refused.id = reserve_id_ ? reserve_id_() : 0;
             refused.routing_error = pb::Routing::PKI_SEND_FAIL_PUBLIC_KEY;  // what the radio says
             refused.message = "no public key is known for " + radio::node_id(to) +
                               ", so a direct message cannot be encrypted; it has to send its "
                               "node info first";
             spdlog::warn("not sending portnum {} to {}: {}", packet.decoded().portnum(),
                          radio::node_id(to), refused.message);
-            if (done) done(refused);
-            return 0;
+            // Like every completion: on the event loop, after this call has returned.
+            if (done) boost::asio::post(timer_.get_executor(), [done, refused] { done(refused); });
+            return refused.id;
         }
         // A node whose key changed gets no push: its pinned key is the one we trust, but it may
         // no longer be the one it uses, and overwriting the radio's copy would settle the
@@ -212,10 +219,9 @@ std::uint32_t KeySync::send(pb::MeshPacket packet, radio::SendCallback done) {
         auto again = std::move(copy);
         auto self_done = std::move(done);
         const std::uint32_t new_id = send_(std::move(again), self_done);
-        if (new_id == 0) {  // refused (outbox full): the request ends with the original NAK
-            if (self_done) self_done(r);
-            return;
-        }
+        // Refused (outbox full): the sender completes `self_done` with the refusal, and that
+        // is the request's one end.
+        if (new_id == 0) return;
         if (self_done) {
             radio::SendResult moved;
             moved.status = radio::SendResult::Status::reissued;

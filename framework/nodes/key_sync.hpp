@@ -43,9 +43,11 @@ struct KeyDiff {
 class KeySync {
 public:
     using Sender = std::function<std::uint32_t(pb::MeshPacket, radio::SendCallback)>;
+    // A packet id from the link's sequence, for a packet refused before it reaches the link.
+    using IdSource = std::function<std::uint32_t()>;
 
     KeySync(boost::asio::any_io_executor executor, const config::AppConfig& config,
-            NodeStore& store, Sender send);
+            NodeStore& store, Sender send, IdSource reserve_id = {});
 
     // After the store learned the same handshake (our node number comes from the store).
     void on_ready(const radio::RadioInfo& radio);
@@ -53,7 +55,9 @@ public:
     void on_packet(const pb::MeshPacket& packet) { view_.on_packet(packet); }
 
     // Sends `packet` like RadioLink::send, first pushing the destination's key when the radio
-    // needs it and lacks it. Refuses (done runs at once, returns 0) a DM nobody has a key for.
+    // needs it and lacks it. A DM nobody has a key for is refused under an id of its own, so
+    // that its completion (refused, with the reason in words) reaches whoever tracks that id.
+    // `done` runs exactly once, and never before this call has returned.
     std::uint32_t send(pb::MeshPacket packet, radio::SendCallback done);
 
     // The operator trusted a node's new key: the radio gets it now, not at the next DM, so that
@@ -77,6 +81,7 @@ private:
     const config::AppConfig& config_;
     NodeStore& store_;
     Sender send_;
+    IdSource reserve_id_;
     RadioView view_;
     boost::asio::steady_timer timer_;
     bool ready_ = false;

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
+#include <utility>
 
+#include "config/duration_text.hpp"
 #include "portnums.pb.h"
 #include "radio/radio_info.hpp"
 
@@ -82,6 +85,15 @@ void CommandRouter::remove(std::string_view name, std::string_view owner) {
     if (it != commands_.end() && it->second.owner == owner) commands_.erase(it);
 }
 
+void CommandRouter::report_skipped_backlog() {
+    const auto skipped = std::exchange(skipped_backlog_, 0);
+    if (skipped == 0) return;
+    spdlog::info(
+        "commands: skipped {} command{} from the radio's backlog older than {} "
+        "(commands.answer_backlog)",
+        skipped, skipped == 1 ? "" : "s", config::duration_text(config_.answer_backlog));
+}
+
 bool CommandRouter::channel_allowed(std::uint32_t channel) const {
     return std::find(config_.channels.begin(), config_.channels.end(), channel) !=
            config_.channels.end();
@@ -99,16 +111,30 @@ CommandRouter::Outcome CommandRouter::on_text(const pb::MeshPacket& packet, bool
         return Outcome::not_a_command;
     }
     const std::uint32_t sender = packet.from();
-    // Our own packets, and the radio's backlog replayed at connect, never run commands.
-    if (sender == my_node || replayed) {
-        spdlog::debug("commands: ignored {}{} from {}{}", config_.prefix, name,
-                      radio::node_id(sender), replayed ? " (replayed)" : " (our own)");
+    if (sender == my_node) {
+        spdlog::debug("commands: ignored {}{} from {} (our own)", config_.prefix, name,
+                      radio::node_id(sender));
         return Outcome::ignored;
     }
     const bool is_dm = packet.to() == my_node;
     if (is_dm ? !config_.dm
               : (packet.to() != radio::kBroadcast || !channel_allowed(packet.channel()))) {
         return Outcome::ignored;
+    }
+    if (replayed) {
+        // Sent while the bot was away: still worth an answer while young, by its rx_time.
+        const auto now_epoch = static_cast<std::int64_t>(std::time(nullptr));
+        const auto age = config::Seconds(static_cast<double>(
+            packet.rx_time() == 0 ? 0 : std::max<std::int64_t>(0, now_epoch - packet.rx_time())));
+        if (packet.rx_time() == 0 || age > config_.answer_backlog) {
+            ++skipped_backlog_;
+            spdlog::debug("commands: skipped {}{} from {} from the radio's backlog ({} old)",
+                          config_.prefix, name, radio::node_id(sender),
+                          packet.rx_time() == 0 ? "age unknown" : config::duration_text(age));
+            return Outcome::skipped_backlog;
+        }
+        spdlog::info("commands: {}{} from {} waited {} in the radio's backlog; answering it",
+                     config_.prefix, name, radio::node_id(sender), config::duration_text(age));
     }
 
     const auto decision = limiter_.check(sender, now);

@@ -56,13 +56,18 @@ public:
     const std::map<std::string, CommandEntry, std::less<>>& commands() const { return commands_; }
 
     enum class Outcome {
-        not_a_command,  // an ordinary text
-        ran,            // a handler ran (or help answered)
-        refused,        // a command we answered with a refusal, or rate limited
-        ignored,        // a command we must not act on (own, replayed, disallowed channel)
+        not_a_command,    // an ordinary text
+        ran,              // a handler ran (or help answered)
+        refused,          // a command we answered with a refusal, or rate limited
+        ignored,          // a command we must not act on (own, disallowed channel)
+        skipped_backlog,  // from the radio's backlog and older than commands.answer_backlog
     };
     Outcome on_text(const pb::MeshPacket& packet, bool replayed, std::uint32_t my_node,
                     std::uint64_t event, Clock::time_point now);
+
+    // Logs how many backlog commands were skipped since the last report, once, if any.
+    void report_skipped_backlog();
+    std::uint64_t skipped_backlog() const { return skipped_backlog_; }
 
     // "/echo <text>: repeat your text on the channel"
     std::string usage(const CommandEntry& entry) const;
@@ -79,6 +84,7 @@ private:
     RateLimiter limiter_;
     std::map<std::string, CommandEntry, std::less<>> commands_;
     std::unordered_map<std::uint32_t, Clock::time_point> last_hint_;
+    std::uint64_t skipped_backlog_ = 0;  // since the last report
 };
 
 // Splits "/echo  hello there " into ("echo", "hello there"); false when `text` is no command.

@@ -8,6 +8,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
 #include "radio/endpoint_registry.hpp"
 
 namespace meshbot::radio {
@@ -32,11 +38,45 @@ asio::awaitable<error_code> write_all(AsyncStream& stream, asio::const_buffer bu
     co_return ec;
 }
 
+// How soon the kernel gives up on a radio that vanished (power cut, WiFi gone): keep-alive
+// probes on an idle connection, and a limit on how long sent data may stay unacknowledged.
+// Neither notices firmware that hangs while its TCP stack still answers; the link's silence
+// watchdog does.
+struct KeepAlive {
+    int idle_s = 60;      // TCP_KEEPIDLE
+    int interval_s = 20;  // TCP_KEEPINTVL
+    int probes = 3;       // TCP_KEEPCNT
+    unsigned user_timeout_ms = 180000;
+};
+
+KeepAlive keep_alive_for(const config::RadioConfig& c) {
+    const double limit = c.heartbeat_interval.count() * c.silence_multiple;
+    KeepAlive k;
+    k.idle_s = std::max(1, static_cast<int>(c.heartbeat_interval.count()));
+    k.interval_s = std::max(1, k.idle_s / 3);
+    k.user_timeout_ms = static_cast<unsigned>(std::max(1000.0, limit * 1000));
+    return k;
+}
+
+void set_keep_alive(int fd, const KeepAlive& k) {
+    // Best effort: a kernel without one of these still has the watchdog.
+    const int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &k.idle_s, sizeof k.idle_s);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &k.interval_s, sizeof k.interval_s);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &k.probes, sizeof k.probes);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &k.user_timeout_ms, sizeof k.user_timeout_ms);
+}
+
 // Owns one TCP socket to the radio's API port.
 class TcpStream final : public ByteStream {
 public:
-    TcpStream(asio::any_io_executor ex, std::string host, std::uint16_t port)
-        : resolver_(ex), socket_(ex), host_(std::move(host)), port_(port) {}
+    TcpStream(asio::any_io_executor ex, std::string host, std::uint16_t port, KeepAlive keep_alive)
+        : resolver_(ex),
+          socket_(ex),
+          host_(std::move(host)),
+          port_(port),
+          keep_alive_(keep_alive) {}
 
     asio::awaitable<error_code> connect(std::chrono::steady_clock::duration timeout) override {
         // Boost 1.74 has no per-operation deadline: a timer closes the socket instead. Its
@@ -75,6 +115,7 @@ public:
         deadline.cancel();
         if (attempt->timed_out) ec = asio::error::timed_out;
         if (!ec) socket_.set_option(tcp::no_delay(true), ec);
+        if (!ec) set_keep_alive(socket_.native_handle(), keep_alive_);
         co_return ec;
     }
 
@@ -108,6 +149,7 @@ private:
     int fd_ = -1;
     std::string host_;
     std::uint16_t port_;
+    KeepAlive keep_alive_;
 };
 
 // Owns one open serial device (USB CDC, UART or pty).
@@ -159,7 +201,7 @@ std::unique_ptr<ByteStream> make_byte_stream(asio::any_io_executor executor,
     if (config.transport == config::Transport::serial) {
         return std::make_unique<SerialStream>(executor, config.device, config.baud);
     }
-    return std::make_unique<TcpStream>(executor, config.host, config.port);
+    return std::make_unique<TcpStream>(executor, config.host, config.port, keep_alive_for(config));
 }
 
 std::string describe_endpoint(const config::RadioConfig& config) {

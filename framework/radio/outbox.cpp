@@ -1,6 +1,7 @@
 #include "radio/outbox.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "portnums.pb.h"
 
@@ -28,16 +29,38 @@ std::uint32_t portnum_of(const pb::MeshPacket& p) {
 
 }  // namespace
 
+const char* to_string(SendResult::Status status) {
+    using S = SendResult::Status;
+    switch (status) {
+        case S::acked:
+            return "acked";
+        case S::sent:
+            return "sent";
+        case S::nak:
+            return "nak";
+        case S::timeout:
+            return "timeout";
+        case S::expired:
+            return "expired";
+        case S::rejected_full:
+            return "rejected_full";
+        case S::cancelled:
+            return "cancelled";
+        case S::refused:
+            return "refused";
+        case S::reissued:
+            return "reissued";
+    }
+    return "?";
+}
+
 Outbox::Outbox(OutboxOptions options, std::uint64_t seed) : options_(options), ids_(seed) {}
 
-std::uint32_t Outbox::enqueue(pb::MeshPacket packet, SendCallback done, Clock::time_point now) {
+std::uint32_t Outbox::enqueue(pb::MeshPacket packet, SendCallback& done, Clock::time_point now) {
+    if (queued() >= options_.capacity) return 0;
     const std::uint32_t id = ids_.next();
     packet.set_id(id);
-    if (queued() >= options_.capacity) {
-        if (done) done(make_result(SendResult::Status::rejected_full, id, 0, 0));
-        return 0;
-    }
-    queue_.push_back(Entry{std::move(packet), std::move(done), now, {}, false});
+    queue_.push_back(Entry{std::move(packet), std::exchange(done, {}), now, {}, false});
     return id;
 }
 

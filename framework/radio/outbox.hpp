@@ -38,6 +38,9 @@ struct SendResult {
     std::uint32_t reissued_as = 0;
 };
 
+// The status's name as the enum spells it ("rejected_full"), for logs.
+const char* to_string(SendResult::Status status);
+
 using SendCallback = std::function<void(const SendResult&)>;
 
 struct OutboxOptions {
@@ -64,9 +67,14 @@ class Outbox {
 public:
     Outbox(OutboxOptions options, std::uint64_t seed);
 
-    // Queues `packet` (from is left to the radio); assigns and returns its id. When full, the
-    // callback runs at once with rejected_full and 0 is returned.
-    std::uint32_t enqueue(pb::MeshPacket packet, SendCallback done, Clock::time_point now);
+    // Queues `packet` (from is left to the radio), takes `done`, assigns and returns the id.
+    // When full it returns 0 and leaves `done` with the caller, who completes it with
+    // rejected_full once its own caller has returned: a completion never runs inside the call
+    // that registered it, so a caller cannot see it twice or before it holds the id.
+    std::uint32_t enqueue(pb::MeshPacket packet, SendCallback& done, Clock::time_point now);
+
+    // An id from the same sequence for a packet that will never be queued (refused before).
+    std::uint32_t reserve_id() { return ids_.next(); }
 
     // The next packet to write, with hop_limit filled in. Otherwise nullopt, and `wake_at` says
     // when to ask again (time_point::max(): only after an event such as enqueue or queueStatus).

@@ -5,12 +5,16 @@
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
+#include <ctime>
 #include <random>
 
+#include "admin.pb.h"
+#include "config/duration_text.hpp"
 #include "portnums.pb.h"
 #include "radio/endpoint_registry.hpp"
 #include "radio/ip_address.hpp"
@@ -26,13 +30,11 @@ Clock::duration to_clock(config::Seconds s) {
     return std::chrono::duration_cast<Clock::duration>(s);
 }
 
-double seconds(Clock::duration d) {
-    return std::chrono::duration<double>(d).count();
-}
+// A repeated warning about the radio's bytes is logged once, then summed up per period.
+constexpr auto kWarningPeriod = std::chrono::seconds(10);
 
 SessionOptions session_options(const config::RadioConfig& c) {
     SessionOptions o;
-    o.replay_tail = to_clock(c.replay_tail);
     o.dedupe_window = to_clock(c.dedupe_window);
     return o;
 }
@@ -84,6 +86,21 @@ RadioLink::RadioLink(asio::any_io_executor executor, config::RadioConfig config,
       backoff_(config_.backoff_initial, config_.backoff_max, std::random_device{}()),
       decoder_([this](std::span<const std::uint8_t> p) { on_frame(p); },
                [this](std::string_view text) { on_unframed_text(text); }),
+      undecodable_warnings_(executor, kWarningPeriod,
+                            [this](std::uint64_t more, Clock::duration period) {
+                                spdlog::warn(
+                                    "radio {}: dropped {} more undecodable frames in "
+                                    "the last {} ({} in all)",
+                                    description_, more, config::duration_text(period),
+                                    stats_.undecodable);
+                            }),
+      garbage_warnings_(executor, kWarningPeriod,
+                        [this](std::uint64_t more, Clock::duration period) {
+                            spdlog::warn(
+                                "radio {}: skipped bytes outside any frame {} more "
+                                "times in the last {}",
+                                description_, more, config::duration_text(period));
+                        }),
       writer_timer_(executor),
       watchdog_timer_(executor),
       backoff_timer_(executor),
@@ -121,7 +138,7 @@ void RadioLink::start() {
 
 void RadioLink::stop(std::function<void()> done) {
     if (!running_) {
-        if (done) done();
+        if (done) asio::post(executor_, std::move(done));  // after this call, like every end
         return;
     }
     stop_done_ = std::move(done);
@@ -141,7 +158,18 @@ void RadioLink::stop(std::function<void()> done) {
 }
 
 std::uint32_t RadioLink::send(pb::MeshPacket packet, SendCallback done) {
-    const std::uint32_t id = outbox_.enqueue(std::move(packet), std::move(done), Clock::now());
+    const std::uint32_t id = outbox_.enqueue(std::move(packet), done, Clock::now());
+    if (id == 0) {
+        // Refused: the caller hears it from the event loop, after this call has returned.
+        if (done) {
+            asio::post(executor_, [done = std::move(done)] {
+                SendResult refused;
+                refused.status = SendResult::Status::rejected_full;
+                done(refused);
+            });
+        }
+        return 0;
+    }
     wake_writer();
     return id;
 }
@@ -151,10 +179,8 @@ asio::awaitable<void> RadioLink::run() {
         co_await run_connection();
         if (stopping_) break;
         const auto delay = backoff_.next();
-        char detail[96];
-        std::snprintf(detail, sizeof detail, "reconnecting in %.1f s (attempt %u)", delay.count(),
-                      backoff_.attempts());
-        set_state(LinkState::backoff, detail);
+        set_state(LinkState::backoff, "reconnecting in " + config::duration_text(delay) +
+                                          " (attempt " + std::to_string(backoff_.attempts()) + ")");
         backoff_timer_.expires_after(std::chrono::duration_cast<Clock::duration>(delay));
         error_code ec;
         co_await backoff_timer_.async_wait(redirect_error(use_awaitable, ec));
@@ -178,7 +204,7 @@ asio::awaitable<void> RadioLink::run_connection() {
     ++stats_.connections;
     decoder_.reset();
     write_queue_.clear();
-    stats_.last_rx = Clock::now();
+    stats_.last_rx = stats_.last_frame = Clock::now();
     if (auto preamble = stream_->preamble(); !preamble.empty()) {
         write_queue_.emplace_back(preamble.begin(), preamble.end());
     }
@@ -278,15 +304,15 @@ asio::awaitable<void> RadioLink::watchdog_loop() {
             break;
         }
         if (session_.handshaking() && now >= handshake_deadline_) {
-            lose("handshake timed out after " +
-                 std::to_string(seconds(to_clock(config_.handshake_timeout))) + " s");
+            lose("handshake timed out after " + config::duration_text(config_.handshake_timeout));
             break;
         }
-        const auto silence = silence_limit();
-        if (session_.ready() && now - stats_.last_rx >= silence) {
-            char why[96];
-            std::snprintf(why, sizeof why, "no data from the radio for %.1f s",
-                          seconds(now - stats_.last_rx));
+        // Bytes alone prove nothing: a radio that sends only garbage is as lost as a silent one.
+        const auto silence = to_clock(config_.heartbeat_interval * config_.silence_multiple);
+        if (session_.ready() && now - stats_.last_frame >= silence) {
+            std::string why = "no decodable frame from the radio for " +
+                              config::duration_text(now - stats_.last_frame);
+            if (stats_.last_rx > stats_.last_frame) why += " (only undecodable bytes)";
             lose(why);
             break;
         }
@@ -294,12 +320,14 @@ asio::awaitable<void> RadioLink::watchdog_loop() {
             pb::ToRadio heartbeat;
             heartbeat.mutable_heartbeat()->set_nonce(0);  // nonce 1 would rebroadcast our NodeInfo
             queue_to_radio(heartbeat);
+            if (!radio_answers_heartbeats_ && now - stats_.last_frame >= heartbeat_interval)
+                probe_radio();
             next_heartbeat_ = now + heartbeat_interval;
         }
         auto next = stopping_deadline;
         if (session_.handshaking()) next = std::min(next, handshake_deadline_);
         if (session_.ready()) {
-            next = std::min({next, next_heartbeat_, stats_.last_rx + silence});
+            next = std::min({next, next_heartbeat_, stats_.last_frame + silence});
         }
         watchdog_timer_.expires_at(next);
         error_code ec;
@@ -317,15 +345,23 @@ asio::awaitable<void> RadioLink::housekeeping_loop() {
     }
 }
 
-Clock::duration RadioLink::silence_limit() const {
-    if (!radio_answers_heartbeats_) return Clock::duration::max() / 2;
-    return to_clock(config_.heartbeat_interval * config_.silence_multiple);
+void RadioLink::probe_radio() {
+    // Answered by the radio itself (local admin needs no session key), with no airtime.
+    pb::AdminMessage admin;
+    admin.set_get_device_metadata_request(true);
+    pb::MeshPacket probe;
+    probe.set_to(session_.radio().my_node_num);
+    probe.mutable_decoded()->set_portnum(pb::ADMIN_APP);
+    probe.mutable_decoded()->set_want_response(true);
+    probe.mutable_decoded()->set_payload(admin.SerializeAsString());
+    SendCallback none;
+    if (outbox_.enqueue(std::move(probe), none, Clock::now()) != 0) wake_writer();
 }
 
 void RadioLink::start_handshake(const std::string& why) {
     const std::uint32_t nonce = random_config_nonce();
     const auto now = Clock::now();
-    session_.begin_handshake(nonce, now);
+    session_.begin_handshake(nonce, now, static_cast<std::uint32_t>(std::time(nullptr)));
     handshake_deadline_ = now + to_clock(config_.handshake_timeout);
     set_state(LinkState::handshaking,
               why + ", requesting config (nonce " + std::to_string(nonce) + ")");
@@ -339,11 +375,14 @@ void RadioLink::on_frame(std::span<const std::uint8_t> payload) {
     pb::FromRadio message;
     if (!message.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
         ++stats_.undecodable;
-        spdlog::warn("radio {}: dropped an undecodable frame of {} bytes", description_,
-                     payload.size());
+        if (undecodable_warnings_.allow()) {
+            spdlog::warn("radio {}: dropped an undecodable frame of {} bytes", description_,
+                         payload.size());
+        }
         return;
     }
     const auto now = Clock::now();
+    stats_.last_frame = now;
     const SessionEvent event = session_.on_from_radio(message, now);
     using Kind = SessionEvent::Kind;
     switch (event.kind) {
@@ -359,6 +398,12 @@ void RadioLink::on_frame(std::span<const std::uint8_t> payload) {
                           node_id(radio.my_node_num).c_str(), radio.nodes.size(),
                           radio.metadata.firmware_version().c_str());
             set_state(LinkState::ready, detail);
+            if (!radio_answers_heartbeats_) {
+                spdlog::info(
+                    "radio {}: this firmware does not answer heartbeats; a quiet radio "
+                    "is asked for its metadata instead",
+                    description_);
+            }
             watchdog_timer_.cancel();  // it slept until the handshake deadline
             if (handlers_.on_ready) handlers_.on_ready(radio);
             wake_writer();
@@ -408,11 +453,8 @@ void RadioLink::on_unframed_text(std::string_view text) {
         return;
     }
     // Over TCP only frames should arrive; say so, but not for every burst.
-    const auto now = Clock::now();
-    if (now - last_garbage_warning_ > std::chrono::seconds(10)) {
-        last_garbage_warning_ = now;
+    if (garbage_warnings_.allow())
         spdlog::warn("radio {}: skipped bytes outside any frame", description_);
-    }
 }
 
 void RadioLink::queue_to_radio(const pb::ToRadio& message) {

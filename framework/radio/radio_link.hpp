@@ -1,14 +1,18 @@
 #pragma once
 // The one connection to a radio, kept alive for as long as the daemon runs.
 //
-//          +-----------+  connected  +-------------+ config_complete_id == nonce +-------+
-//   +----> | connecting| ----------> | handshaking | --------------------------> | ready |
-//   |      +-----------+             +-------------+ <-- rebooted / my_info ---- +-------+
-//   |            | failed, timeout          | EOF, write error, deadline            | EOF, write
-//   error, |            v                          v                                       v
-//   silence |      +-------------------------------------------------------------------------+
-//   +------| backoff: 1 s doubling to 60 s, jittered; reset after a stable period     |
-//          +-------------------------------------------------------------------------+
+//        +------------+ connected +-------------+ config_complete_id == nonce +-------+
+//   +--> | connecting | --------> | handshaking | --------------------------> | ready |
+//   |    +------------+           +-------------+ <-- rebooted / my_info ---- +-------+
+//   |      | failed, timeout        | EOF, write error, deadline              | EOF, write
+//   |      v                        v                                         v error, silence
+//   |    +-----------------------------------------------------------------------------+
+//   +----| backoff: 1 s doubling to 60 s, jittered; reset after a stable period        |
+//        +-----------------------------------------------------------------------------+
+//
+// Silence: no decodable frame for heartbeat_interval * silence_multiple, on every firmware.
+// Radios answer heartbeats since 2.7.4; older ones get a local metadata request instead, and
+// TCP keep-alive notices a radio that vanished altogether.
 
 #include <utility>  // before Boost.Asio: 1.74's awaitable.hpp uses std::exchange
 
@@ -30,6 +34,7 @@
 #include "radio/frame_codec.hpp"
 #include "radio/outbox.hpp"
 #include "radio/session.hpp"
+#include "radio/warning_throttle.hpp"
 
 namespace meshbot::radio {
 
@@ -45,7 +50,8 @@ struct LinkStats {
     std::uint64_t undecodable = 0;  // frames that were not a FromRadio
     std::uint64_t duplicates = 0;
     Clock::time_point ready_since{};
-    Clock::time_point last_rx{};
+    Clock::time_point last_rx{};     // any bytes
+    Clock::time_point last_frame{};  // the last FromRadio that decoded: what proves a live radio
     std::uint32_t radio_queue_free = 0;  // per the radio's last queueStatus
     std::uint32_t radio_queue_max = 0;
 };
@@ -71,7 +77,11 @@ public:
     void stop(std::function<void()> done);
 
     // Queues a packet for the radio (kept across reconnects); returns its id, 0 if refused.
+    // `done` runs exactly once, never before this call has returned (a refusal is posted).
     std::uint32_t send(pb::MeshPacket packet, SendCallback done = {});
+
+    // An id from the outbox's sequence for a packet refused before it reached the link.
+    std::uint32_t reserve_id() { return outbox_.reserve_id(); }
 
     LinkState state() const { return state_; }
     const RadioInfo& radio() const { return session_.radio(); }
@@ -95,7 +105,9 @@ private:
     void lose(std::string reason);
     void set_state(LinkState state, const std::string& detail);
     void wake_writer();
-    Clock::duration silence_limit() const;
+    // Firmware before 2.7.4 does not answer heartbeats: a local admin request it does answer
+    // stands in, so that a quiet mesh is not mistaken for a hung radio.
+    void probe_radio();
 
     asio::any_io_executor executor_;
     config::RadioConfig config_;
@@ -118,7 +130,8 @@ private:
     Clock::time_point handshake_deadline_{};
     Clock::time_point next_heartbeat_{};
     bool radio_answers_heartbeats_ = false;
-    Clock::time_point last_garbage_warning_{};
+    WarningThrottle undecodable_warnings_;
+    WarningThrottle garbage_warnings_;
 
     asio::steady_timer writer_timer_;
     asio::steady_timer watchdog_timer_;

@@ -15,9 +15,11 @@ std::uint32_t random_config_nonce() {
 
 Session::Session(SessionOptions options) : options_(options) {}
 
-void Session::begin_handshake(std::uint32_t nonce, Clock::time_point /*now*/) {
+void Session::begin_handshake(std::uint32_t nonce, Clock::time_point /*now*/,
+                              std::uint32_t epoch_now) {
     phase_ = Phase::handshaking;
     nonce_ = nonce;
+    began_epoch_ = epoch_now;
     pending_ = RadioInfo{};
 }
 
@@ -80,9 +82,12 @@ SessionEvent Session::on_from_radio(const pb::FromRadio& message, Clock::time_po
 
 SessionEvent Session::on_packet(const pb::MeshPacket& packet, Clock::time_point now) {
     using Kind = SessionEvent::Kind;
+    // What was delivered before (2.8 replays its cache after every handshake) is a duplicate.
     if (seen_before(packet, now)) return {Kind::duplicate, false, {}};
-    const bool replayed = phase_ != Phase::ready || now - ready_at_ < options_.replay_tail;
-    return {Kind::packet, replayed, {}};
+    // The packet's own rx_time tells backlog from live, whenever it arrives: the radio stamps
+    // it on reception (0 when the radio does not know the time; then it counts as live).
+    const bool received_earlier = packet.rx_time() != 0 && packet.rx_time() < began_epoch_;
+    return {Kind::packet, phase_ != Phase::ready || received_earlier, {}};
 }
 
 bool Session::seen_before(const pb::MeshPacket& packet, Clock::time_point now) {

@@ -15,8 +15,6 @@ namespace meshbot::radio {
 using Clock = std::chrono::steady_clock;
 
 struct SessionOptions {
-    // Packets arriving this soon after the handshake completes are the radio's backlog.
-    Clock::duration replay_tail = std::chrono::milliseconds(1500);
     Clock::duration dedupe_window = std::chrono::minutes(10);
     std::size_t dedupe_capacity = 4096;
 };
@@ -34,8 +32,10 @@ struct SessionEvent {
         stale_complete,  // config_complete_id for a nonce we did not ask for
     };
     Kind kind = Kind::none;
-    bool replayed = false;  // with packet: delivered during or just after the handshake
-    std::string reason;     // with restart_handshake / notification
+    // With packet: from the radio's backlog, i.e. received by the radio before this connection
+    // began (its rx_time says so), or delivered during the handshake.
+    bool replayed = false;
+    std::string reason;  // with restart_handshake / notification
 };
 
 // Pure state machine fed by the link, one instance per link; io_context thread only.
@@ -43,8 +43,9 @@ class Session {
 public:
     explicit Session(SessionOptions options = {});
 
-    // A new handshake on a fresh (or restarted) connection; `nonce` is the want_config_id sent.
-    void begin_handshake(std::uint32_t nonce, Clock::time_point now);
+    // A new handshake on a fresh (or restarted) connection; `nonce` is the want_config_id sent,
+    // `epoch_now` the wall clock (seconds since 1970) that packets' rx_time is compared with.
+    void begin_handshake(std::uint32_t nonce, Clock::time_point now, std::uint32_t epoch_now);
     SessionEvent on_from_radio(const pb::FromRadio& message, Clock::time_point now);
 
     bool ready() const { return phase_ == Phase::ready; }
@@ -66,6 +67,7 @@ private:
     RadioInfo pending_;  // filled during the handshake, published at completion
     RadioInfo radio_;
     Clock::time_point ready_at_{};
+    std::uint32_t began_epoch_ = 0;  // when this connection's handshake began
 
     // (from, id) -> when first seen; the deque keeps arrival order for expiry.
     std::unordered_map<std::uint64_t, Clock::time_point> seen_;

@@ -34,13 +34,15 @@ ChildProcess start_bot(const TempDir& dir, const std::string& config) {
     return ChildProcess({bin_path("meshbot").string(), "--config", path.string()});
 }
 
-// The delays the bot announced in "reconnecting in X s (attempt N)" lines.
+// The delays, in seconds, the bot announced in "reconnecting in 450 ms (attempt N)" or
+// "reconnecting in 1.8 s (attempt N)" lines.
 std::vector<double> announced_backoffs(const ChildProcess& bot) {
-    static const std::regex pattern(R"(reconnecting in ([0-9.]+) s \(attempt ([0-9]+)\))");
+    static const std::regex pattern(R"(reconnecting in ([0-9.]+) (ms|s) \(attempt ([0-9]+)\))");
     std::vector<double> delays;
     for (const auto& line : bot.lines()) {
         std::smatch m;
-        if (std::regex_search(line, m, pattern)) delays.push_back(std::stod(m[1]));
+        if (std::regex_search(line, m, pattern))
+            delays.push_back(std::stod(m[1]) / (m[2] == "ms" ? 1000.0 : 1.0));
     }
     return delays;
 }

@@ -4,11 +4,16 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
 #include "radio/radio_link.hpp"
+#include "support/fake_radio.hpp"
 #include "support/sim_process.hpp"
 
 using namespace meshbot;
 using namespace std::chrono_literals;
+using meshbot::testing::FakeRadio;
 using meshbot::testing::Record;
 using meshbot::testing::SimProcess;
 
@@ -23,7 +28,6 @@ config::RadioConfig radio_config(const SimProcess& sim) {
     c.backoff_max = config::Seconds(2);
     c.connect_timeout = config::Seconds(2);
     c.handshake_timeout = config::Seconds(5);
-    c.replay_tail = config::Seconds(0.2);
     return c;
 }
 
@@ -241,4 +245,73 @@ TEST_CASE("the link completes the handshake over a serial pty", "[link][serial]"
     sim.command("text from=!2f000001 over serial");
     REQUIRE(f.wait_text("over serial"));
     CHECK(f.link->stats().undecodable == 0);
+}
+
+namespace {
+
+config::RadioConfig fake_radio_config(const FakeRadio& radio) {
+    config::RadioConfig c;
+    c.host = "127.0.0.1";
+    c.port = radio.port();
+    c.heartbeat_interval = config::Seconds(0.5);
+    c.silence_multiple = 3;
+    c.backoff_initial = config::Seconds(0.2);
+    c.backoff_max = config::Seconds(0.5);
+    c.connect_timeout = config::Seconds(2);
+    c.handshake_timeout = config::Seconds(5);
+    return c;
+}
+
+// Keeps what the default logger writes while it lives (the link logs through spdlog).
+struct LogCapture {
+    std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink =
+        std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10000);
+    LogCapture() { spdlog::default_logger()->sinks().push_back(sink); }
+    ~LogCapture() { spdlog::default_logger()->sinks().pop_back(); }
+    std::size_t count(std::string_view needle) const {
+        std::size_t n = 0;
+        for (const auto& line : sink->last_formatted())
+            if (line.find(needle) != std::string::npos) ++n;
+        return n;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a radio on old firmware that stalls after the handshake is noticed and reconnected",
+          "[link][stall]") {
+    // 2.7.3 does not answer heartbeats, so silence alone proves nothing; the link has to ask.
+    FakeRadio radio("2.7.3.abcdef", FakeRadio::After::stall);
+    LinkFixture f(fake_radio_config(radio));
+    REQUIRE(f.wait_ready());
+    // heartbeat 0.5 s x 3 is the silence limit; 10 s is a generous deadline.
+    CHECK(run_until(
+        f.io, [&] { return f.ready_count >= 2 && radio.connections() >= 2; }, 10s));
+    CHECK(f.down_count >= 1);
+}
+
+TEST_CASE("a radio that sends only undecodable frames is reconnected, with few warnings",
+          "[link][stall]") {
+    LogCapture log;
+    FakeRadio radio("2.7.26.abcdef", FakeRadio::After::garbage);
+    LinkFixture f(fake_radio_config(radio));
+    REQUIRE(f.wait_ready());
+    CHECK(run_until(
+        f.io, [&] { return f.ready_count >= 2 && radio.connections() >= 2; }, 10s));
+    // Dozens of frames per second arrived; the log says so in a few lines, not one per frame.
+    CHECK(radio.garbage_frames() >= 50);
+    CHECK(f.link->stats().undecodable >= 50);
+    CHECK(log.count("undecodable") <= 6);
+}
+
+TEST_CASE("a handshake that times out says after how long in plain words", "[link][log_text]") {
+    LogCapture log;
+    FakeRadio radio("2.7.26.abcdef", FakeRadio::After::mute);
+    auto config = fake_radio_config(radio);
+    config.handshake_timeout = config::Seconds(1.5);
+    LinkFixture f(config);
+    CHECK(run_until(
+        f.io, [&] { return log.count("handshake timed out after") >= 1; }, 10s));
+    CHECK(log.count("handshake timed out after 1.5 s") >= 1);
+    CHECK(log.count("0000 s") == 0);
 }

@@ -24,13 +24,13 @@ constexpr std::uint32_t kAsker = 0x10000001;
 std::unique_ptr<ChildProcess> start_bot(const SimProcess& sim, const TempDir& dir) {
     const auto plugins =
         std::filesystem::path(MESHBOT_BIN_DIR).parent_path() / "tests/test_plugins";
-    const auto config = dir.write(
-        "meshbot.toml",
-        "[radio]\nport = " + std::to_string(sim.port()) +
-            "\nreplay_tail = 0\ntelemetry_gap = 0\n[bot]\ndata_dir = \"" +
-            (dir.path() / "data").string() + "\"\n[commands]\nrate_limit = 100\n[plugins]\n" +
-            meshbot::testing::isolation_line() + "dirs = [\"" + plugins.string() +
-            "\"]\nenabled = [\"sdk_tour\"]\n[plugins.sdk_tour]\ngreeting = \"pong!\"\n");
+    const auto config =
+        dir.write("meshbot.toml",
+                  "[radio]\nport = " + std::to_string(sim.port()) +
+                      "\ntelemetry_gap = 0\n[bot]\ndata_dir = \"" + (dir.path() / "data").string() +
+                      "\"\n[commands]\nrate_limit = 100\n[plugins]\n" +
+                      meshbot::testing::isolation_line() + "dirs = [\"" + plugins.string() +
+                      "\"]\nenabled = [\"sdk_tour\"]\n[plugins.sdk_tour]\ngreeting = \"pong!\"\n");
     auto bot = std::make_unique<ChildProcess>(
         std::vector<std::string>{bin_path("meshbot").string(), "--config", config.string()});
     REQUIRE(bot->wait_for_line("ready: node", 10s));

@@ -29,9 +29,8 @@ std::string config_for(const SimProcess& sim, const std::string& plugins,
     // A test bot loads what its test names, not every plugin that comes with meshbot.
     if (plugins.find("default_dirs =") == std::string::npos) mode += "default_dirs = false\n";
     return "[radio]\nhost = \"127.0.0.1\"\nport = " + std::to_string(sim.port()) +
-           "\nreplay_tail = 0\n\n[commands]\nchannels = [0]\nadmins = [\"!10000001\"]\n" +
-           commands + "\n[log]\nlevel = \"debug\"\n\n" + extra + "\n[plugins]\n" + mode + plugins +
-           "\n";
+           "\n\n[commands]\nchannels = [0]\nadmins = [\"!10000001\"]\n" + commands +
+           "\n[log]\nlevel = \"debug\"\n\n" + extra + "\n[plugins]\n" + mode + plugins + "\n";
 }
 
 RunningBot::RunningBot(const std::string& config, std::vector<std::string> env) {

@@ -148,7 +148,7 @@ std::string bot_config(const SimProcess& sim, const BotFiles& files, const std::
             ? "host = \"127.0.0.1\"\nport = " + std::to_string(sim.port()) + "\n"
             : "transport = \"serial\"\ndevice = " + quoted(fs::path(sim.serial_path())) + "\n";
     return "[radio]\n" + radio +
-           "replay_tail = 0\n\n[commands]\nchannels = [0]\nadmins = [\"!10000001\"]\n"
+           "\n[commands]\nchannels = [0]\nadmins = [\"!10000001\"]\n"
            "rate_limit = 1000\n\n[log]\nlevel = \"debug\"\n\n[bot]\ndata_dir = " +
            quoted(files.data) + "\n\n[plugins]\ndirs = [" + quoted(build_dir() / "plugins") + ", " +
            quoted(build_dir() / "tests/hostile_plugins") + ", " +

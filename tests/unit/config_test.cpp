@@ -58,7 +58,6 @@ TEST_CASE("An empty file gives the documented defaults and no warnings", "[confi
     CHECK(r.backoff_initial == Seconds{1});
     CHECK(r.backoff_max == Seconds{60});
     CHECK(r.backoff_reset_after == Seconds{120});
-    CHECK(r.replay_tail == Seconds{1.5});
     CHECK(r.dedupe_window == Seconds{600});
     CHECK(r.text_gap == Seconds{2});
     CHECK(r.outbox_capacity == 256);
@@ -97,7 +96,6 @@ silence_multiple = 2.5
 backoff_initial = 2
 backoff_max = 300
 backoff_reset_after = 90
-replay_tail = 0
 dedupe_window = 900
 text_gap = 3
 outbox_capacity = 64
@@ -120,7 +118,6 @@ level = "debug"
     CHECK(r.backoff_initial == Seconds{2});
     CHECK(r.backoff_max == Seconds{300});
     CHECK(r.backoff_reset_after == Seconds{90});
-    CHECK(r.replay_tail == Seconds{0});
     CHECK(r.dedupe_window == Seconds{900});
     CHECK(r.text_gap == Seconds{3});
     CHECK(r.outbox_capacity == 64);
@@ -155,7 +152,6 @@ TEST_CASE("The example file loads with the defaults and without a warning", "[co
     CHECK(r.backoff_initial == d.backoff_initial);
     CHECK(r.backoff_max == d.backoff_max);
     CHECK(r.backoff_reset_after == d.backoff_reset_after);
-    CHECK(r.replay_tail == d.replay_tail);
     CHECK(r.dedupe_window == d.dedupe_window);
     CHECK(r.text_gap == d.text_gap);
     CHECK(r.outbox_capacity == d.outbox_capacity);
@@ -173,6 +169,7 @@ TEST_CASE("The example file loads with the defaults and without a warning", "[co
     CHECK(c.rate_limit == dc.rate_limit);
     CHECK(c.rate_window == dc.rate_window);
     CHECK(c.reply_max_bytes == dc.reply_max_bytes);
+    CHECK(c.answer_backlog == dc.answer_backlog);
     CHECK(c.admins == dc.admins);
     const auto& p = result.config.plugins;
     const auto& dp = defaults.plugins;
@@ -197,8 +194,8 @@ TEST_CASE("A wrong type names position, key, what was expected and what was foun
     CHECK(error_of("[radio]\nhost = 17\n") ==
           "meshbot.toml:2:8: radio.host: expected a string, got integer 17");
     CHECK(error_of("[radio]\nconnect_timeout = \"10s\"\n") ==
-          "meshbot.toml:2:19: radio.connect_timeout: expected a number of seconds greater than 0, "
-          "got string \"10s\"");
+          "meshbot.toml:2:19: radio.connect_timeout: expected a number of seconds of at least 0.5 "
+          "and below 3600, got string \"10s\"");
     CHECK(error_of("[radio]\nbaud = 9600.0\n") ==
           "meshbot.toml:2:8: radio.baud: expected an integer of at least 1, got float 9600.0");
     CHECK(error_of("[radio]\nport = true\n") ==
@@ -214,21 +211,57 @@ TEST_CASE("Values out of range are rejected with the key", "[config]") {
     CHECK(error_of("[radio]\ntransport = \"udp\"\n") ==
           "meshbot.toml:2:13: radio.transport: expected one of \"tcp\", \"serial\", got string "
           "\"udp\"");
-    CHECK_THAT(error_of("[radio]\nreplay_tail = -1\n"),
-               Catch::StartsWith("meshbot.toml:2:15: radio.replay_tail: expected a number of "
-                                 "seconds of at least 0"));
+    CHECK_THAT(error_of("[commands]\nanswer_backlog = -1\n"),
+               Catch::StartsWith("meshbot.toml:2:18: commands.answer_backlog: expected a number "
+                                 "of seconds of at least 1 and below 86400, or 0"));
+    CHECK(parse("[commands]\nanswer_backlog = 0\n").config.commands.answer_backlog == Seconds{0});
     CHECK_THAT(error_of("[radio]\nsilence_multiple = 1\n"),
                Catch::StartsWith("meshbot.toml:2:20: radio.silence_multiple: expected a number "
                                  "greater than 1"));
     CHECK_THAT(error_of("[radio]\nheartbeat_interval = 900\n"),
-               Catch::Contains("radio.heartbeat_interval: expected a number of seconds greater "
-                               "than 0 and below 900"));
+               Catch::Contains("radio.heartbeat_interval: expected a number of seconds of at "
+                               "least 1 and below 900"));
     CHECK_THAT(error_of("[radio]\ndedupe_window = nan\n"),
                Catch::Contains("radio.dedupe_window: ") && Catch::Contains("got float nan"));
     CHECK_THAT(error_of("[radio]\noutbox_capacity = 0\n"),
                Catch::Contains("radio.outbox_capacity: expected an integer of at least 1"));
     CHECK_THAT(error_of("[log]\nlevel = \"verbose\"\n"),
                Catch::StartsWith("meshbot.toml:2:9: log.level: expected one of \"trace\""));
+}
+
+TEST_CASE("Tiny durations are refused with their position", "[config][durations]") {
+    // Each of these once passed: backoff_initial = backoff_max = 1e-9 made tens of thousands
+    // of connection attempts in seconds.
+    struct Case {
+        std::string section, key, value;
+    };
+    const std::vector<Case> cases = {
+        {"radio", "connect_timeout", "1e-9"},     {"radio", "handshake_timeout", "1e-9"},
+        {"radio", "heartbeat_interval", "0.001"}, {"radio", "backoff_initial", "1e-9"},
+        {"radio", "backoff_max", "1e-9"},         {"radio", "backoff_reset_after", "1e-9"},
+        {"radio", "dedupe_window", "1e-9"},       {"radio", "telemetry_gap", "1e-9"},
+        {"radio", "traceroute_gap", "1e-9"},      {"radio", "outbox_expiry", "1e-9"},
+        {"commands", "rate_window", "1e-9"},      {"commands", "answer_backlog", "1e-9"},
+        {"keys", "check_interval", "0.5"},        {"plugins", "callback_budget", "1e-9"},
+        {"plugins", "fault_window", "0.5"},       {"plugins", "callback_timeout", "0.01"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.section << "." << c.key << " = " << c.value);
+        const std::string column = std::to_string(c.key.size() + 4);
+        CHECK_THAT(error_of("[" + c.section + "]\n" + c.key + " = " + c.value + "\n"),
+                   Catch::StartsWith("meshbot.toml:2:" + column + ": " + c.section + "." + c.key +
+                                     ": expected a number of seconds"));
+    }
+    // Both ends of the backoff tiny at once: each is refused on its own line.
+    const auto both = error_of("[radio]\nbackoff_initial = 1e-9\nbackoff_max = 1e-9\n");
+    CHECK_THAT(both, Catch::Contains("meshbot.toml:2:19: radio.backoff_initial: ") &&
+                         Catch::Contains("meshbot.toml:3:15: radio.backoff_max: "));
+    // Absurdly long timeouts are refused too.
+    CHECK_THAT(error_of("[radio]\nhandshake_timeout = 86400\n"),
+               Catch::StartsWith("meshbot.toml:2:21: radio.handshake_timeout: expected a number "
+                                 "of seconds"));
+    // 0 still turns the firmware pacing off.
+    CHECK(parse("[radio]\ntelemetry_gap = 0\n").config.radio.telemetry_gap == Seconds{0});
 }
 
 TEST_CASE("A text_gap below 2 seconds is rejected, naming the key", "[config]") {
@@ -353,6 +386,7 @@ dm = false
 channels = [0, 3, 7, 3]
 rate_limit = 2
 rate_window = 30.5
+answer_backlog = 300
 reply_max_bytes = 50
 admins = ["!0badc0de", "0xDEADBEEF", 42]
 
@@ -370,6 +404,7 @@ max_faults = 1
     CHECK(c.channels == std::vector<unsigned>{0, 3, 7});  // a repeated entry counts once
     CHECK(c.rate_limit == 2);
     CHECK(c.rate_window == Seconds{30.5});
+    CHECK(c.answer_backlog == Seconds{300});
     CHECK(c.reply_max_bytes == 50);
     CHECK(c.admins == std::vector<std::uint32_t>{0x0badc0de, 0xdeadbeef, 42});
     const auto& p = result.config.plugins;
@@ -466,7 +501,7 @@ TEST_CASE("A bad [bot] or [commands] value names position, key and what was expe
           "meshbot.toml:2:14: commands.rate_limit: expected an integer of at least 1, got integer "
           "0");
     CHECK(error_of("[commands]\nrate_window = 0\n") ==
-          "meshbot.toml:2:15: commands.rate_window: expected a number of seconds greater than 0, "
+          "meshbot.toml:2:15: commands.rate_window: expected a number of seconds of at least 1, "
           "got integer 0");
     CHECK(error_of("[commands]\nreply_max_bytes = 201\n") ==
           "meshbot.toml:2:19: commands.reply_max_bytes: expected an integer from 50 to 200 (an "
@@ -524,8 +559,8 @@ TEST_CASE("A bad [plugins] value names position, key and what was expected", "[c
           "meshbot.toml:2:20: plugins.enabled[1]: expected a plugin id (lowercase letters, "
           "digits, '_' and '-'), got string \"Echo\"");
     CHECK(error_of("[plugins]\ncallback_budget = 0\n") ==
-          "meshbot.toml:2:19: plugins.callback_budget: expected a number of seconds greater than "
-          "0, got integer 0");
+          "meshbot.toml:2:19: plugins.callback_budget: expected a number of seconds of at least "
+          "0.001 (a smaller budget would log every callback), got integer 0");
     CHECK(error_of("[plugins]\nmax_faults = 0\n") ==
           "meshbot.toml:2:14: plugins.max_faults: expected an integer of at least 1, got integer "
           "0");

@@ -3,7 +3,9 @@
 // check that does nothing while nothing changed.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include "admin.pb.h"
 #include "nodes/key_sync.hpp"
@@ -23,16 +25,30 @@ std::string key_of(char fill) {
     return std::string(32, fill);
 }
 
-// The link as the key sync sees it: records what was sent and keeps the callbacks.
+// The link as the key sync sees it: records what was sent and keeps the callbacks. With
+// `full` set it refuses like a full outbox: returns 0 and completes the send with rejected_full
+// on the event loop, never before send() has returned.
 struct FakeLink {
     struct Sent {
         pb::MeshPacket packet;
         SendCallback done;
     };
+    explicit FakeLink(boost::asio::io_context& context) : io(context) {}
+
+    boost::asio::io_context& io;
     std::vector<Sent> sent;
     std::uint32_t next_id = 100;
+    bool full = false;
+    std::size_t refused = 0;
 
     std::uint32_t send(pb::MeshPacket packet, SendCallback done) {
+        if (full) {
+            ++refused;
+            SendResult r;
+            r.status = SendResult::Status::rejected_full;
+            if (done) boost::asio::post(io, [done, r] { done(r); });
+            return 0;
+        }
         packet.set_id(next_id++);
         sent.push_back({std::move(packet), std::move(done)});
         return sent.back().packet.id();
@@ -80,9 +96,10 @@ struct Fixture {
     boost::asio::io_context io;
     meshbot::config::AppConfig config;
     NodeStore store;
-    FakeLink link;
+    FakeLink link{io};
     KeySync sync{io.get_executor(), config, store,
-                 [this](pb::MeshPacket p, SendCallback d) { return link.send(std::move(p), d); }};
+                 [this](pb::MeshPacket p, SendCallback d) { return link.send(std::move(p), d); },
+                 [this] { return link.next_id++; }};
 
     // The store learned 7 ('a') and 8 ('b') on an earlier radio; this one lost 7's key.
     Fixture() {
@@ -119,8 +136,12 @@ TEST_CASE("a DM to a node the radio lacks the key for goes out behind one add_co
 TEST_CASE("a DM to a node whose key nobody knows is refused with a clear message", "[keysync]") {
     Fixture f;
     std::optional<SendResult> result;
-    CHECK(f.sync.send(dm(9), [&](const SendResult& r) { result = r; }) == 0);
+    const std::uint32_t id = f.sync.send(dm(9), [&](const SendResult& r) { result = r; });
+    CHECK(id != 0);       // refused under an id of its own, which the completion carries
+    CHECK_FALSE(result);  // a completion never runs inside the call that registered it
+    f.io.poll();
     REQUIRE(result);
+    CHECK(result->id == id);
     CHECK(result->status == SendResult::Status::refused);
     CHECK_THAT(result->message, Catch::Contains("no public key is known for !00000009"));
     CHECK(f.link.sent.empty());
@@ -143,6 +164,36 @@ TEST_CASE("PKI_SEND_FAIL_PUBLIC_KEY brings one push and one retry under a new id
     CHECK(f.link.sent.size() == 3);  // only one retry
     REQUIRE(results.size() == 2);
     CHECK(results[1].status == SendResult::Status::nak);
+}
+
+TEST_CASE("with a full outbox a DM completes exactly once, after send() returned",
+          "[keysync][completion]") {
+    Fixture f;
+    std::vector<SendResult> results;
+    auto record = [&](const SendResult& r) { results.push_back(r); };
+
+    SECTION("refused at once") {
+        f.link.full = true;
+        CHECK(f.sync.send(dm(8), record) == 0);
+        CHECK(results.empty());
+        f.io.poll();
+        REQUIRE(results.size() == 1);
+        CHECK(results[0].status == SendResult::Status::rejected_full);
+    }
+    SECTION("the retry after PKI_SEND_FAIL_PUBLIC_KEY is refused") {
+        f.sync.send(dm(8), record);
+        REQUIRE(f.link.sent.size() == 1);
+        f.link.full = true;
+        f.link.answer(0, SendResult::Status::nak, pb::Routing::PKI_SEND_FAIL_PUBLIC_KEY);
+        CHECK(f.link.refused == 2);  // the add_contact and the retry
+        f.io.poll();
+        // One end for the request, whatever it is; never the NAK and the refusal both.
+        const auto ends = std::count_if(results.begin(), results.end(), [](const SendResult& r) {
+            return r.status != SendResult::Status::reissued;
+        });
+        CHECK(ends == 1);
+        CHECK(results.size() == 1);
+    }
 }
 
 TEST_CASE("the periodic check does nothing while neither side changed", "[keysync]") {
@@ -173,7 +224,7 @@ TEST_CASE("after connecting, only the admins and the restore list are pushed", "
     config.commands.admins = {7};
     config.keys.restore = {8};
     NodeStore store;
-    FakeLink link;
+    FakeLink link{io};
     KeySync sync(io.get_executor(), config, store,
                  [&](pb::MeshPacket p, SendCallback d) { return link.send(std::move(p), d); });
     store.on_handshake(radio_with({{7, key_of('a')}, {8, key_of('b')}, {11, key_of('c')}}));

@@ -48,8 +48,8 @@ struct Fixture {
     std::vector<SendResult> results;
 
     std::uint32_t send(pb::MeshPacket p) {
-        return outbox.enqueue(
-            std::move(p), [this](const SendResult& r) { results.push_back(r); }, t);
+        SendCallback done = [this](const SendResult& r) { results.push_back(r); };
+        return outbox.enqueue(std::move(p), done, t);
     }
     std::optional<pb::MeshPacket> take() { return outbox.take_next(t, 3, wake); }
 };
@@ -174,15 +174,17 @@ TEST_CASE("the outbox is bounded and queued packets expire", "[outbox]") {
     options.expiry = 60s;
     Outbox outbox(options, 1);
     std::vector<SendResult> results;
-    auto record = [&](const SendResult& r) { results.push_back(r); };
+    const SendCallback record = [&](const SendResult& r) { results.push_back(r); };
     const auto t = Clock::now();
-    CHECK(outbox.enqueue(text_to(1, "a"), record, t) != 0);
-    CHECK(outbox.enqueue(text_to(1, "b"), record, t) != 0);
-    CHECK(outbox.enqueue(text_to(1, "c"), record, t) == 0);
-    REQUIRE(results.size() == 1);
-    CHECK(results[0].status == Status::rejected_full);
+    SendCallback a = record, b = record, c = record;
+    CHECK(outbox.enqueue(text_to(1, "a"), a, t) != 0);
+    CHECK(outbox.enqueue(text_to(1, "b"), b, t) != 0);
+    CHECK_FALSE(a);  // taken
+    CHECK(outbox.enqueue(text_to(1, "c"), c, t) == 0);
+    CHECK(results.empty());  // refused: the callback stays with the caller, not yet run
+    CHECK(c);
     outbox.tick(t + 61s);
-    REQUIRE(results.size() == 3);
-    CHECK(results[1].status == Status::expired);
+    REQUIRE(results.size() == 2);
+    CHECK(results[0].status == Status::expired);
     CHECK(outbox.queued() == 0);
 }

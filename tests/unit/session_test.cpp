@@ -38,11 +38,12 @@ pb::FromRadio text(std::uint32_t from, std::uint32_t id) {
 }
 
 struct Handshake {
-    Session session{SessionOptions{1500ms, 10min, 4096}};
+    Session session{SessionOptions{10min, 4096}};
+    std::uint32_t epoch = 1'800'000'000;  // the wall clock when the connection began
     Clock::time_point t0 = Clock::now();
 
     void run(std::uint32_t nonce = 1234) {
-        session.begin_handshake(nonce, t0);
+        session.begin_handshake(nonce, t0, epoch);
         session.on_from_radio(my_info(0xABCD), t0);
         session.on_from_radio(node(0xABCD, "ME"), t0);
         pb::FromRadio lora;
@@ -59,7 +60,7 @@ struct Handshake {
 TEST_CASE("the handshake is ready only at config_complete_id equal to our nonce", "[session]") {
     Session session;
     const auto now = Clock::now();
-    session.begin_handshake(77, now);
+    session.begin_handshake(77, now, 1'800'000'000);
     CHECK(session.on_from_radio(complete(76), now).kind == Kind::stale_complete);
     CHECK(session.handshaking());
     CHECK(session.on_from_radio(complete(77), now).kind == Kind::ready);
@@ -77,15 +78,25 @@ TEST_CASE("the handshake keeps my node, own user, hop limit and the node list", 
     CHECK(radio.nodes.at(0x2222).user().short_name() == "B");
 }
 
-TEST_CASE("packets during the handshake and its tail are marked replayed", "[session]") {
+TEST_CASE("replayed is told by the packet's rx_time, not by when it arrives", "[session]") {
     Handshake h;
-    h.session.begin_handshake(9, h.t0);
+    h.session.begin_handshake(9, h.t0, h.epoch);
     auto during = h.session.on_from_radio(text(0x1111, 1), h.t0);
     CHECK(during.kind == Kind::packet);
     CHECK(during.replayed);
     REQUIRE(h.session.on_from_radio(complete(9), h.t0).kind == Kind::ready);
-    CHECK(h.session.on_from_radio(text(0x1111, 2), h.t0 + 500ms).replayed);
-    CHECK_FALSE(h.session.on_from_radio(text(0x1111, 3), h.t0 + 2s).replayed);
+    // Received by the radio before the connection began: its backlog, however late it comes.
+    auto backlog = text(0x1111, 2);
+    backlog.mutable_packet()->set_rx_time(h.epoch - 30);
+    CHECK(h.session.on_from_radio(backlog, h.t0 + 1min).replayed);
+    // Received since: live, even a millisecond after the handshake.
+    auto live = text(0x1111, 3);
+    live.mutable_packet()->set_rx_time(h.epoch + 1);
+    CHECK_FALSE(h.session.on_from_radio(live, h.t0 + 1ms).replayed);
+    // A radio without a clock stamps 0: nothing to go by, so it counts as live.
+    CHECK_FALSE(h.session.on_from_radio(text(0x1111, 4), h.t0 + 1ms).replayed);
+    // What was delivered before is a duplicate, replayed or not.
+    CHECK(h.session.on_from_radio(backlog, h.t0 + 2min).kind == Kind::duplicate);
 }
 
 TEST_CASE("a packet seen twice within the window is a duplicate", "[session]") {
