@@ -272,9 +272,9 @@ ElfTarget read_target(const fs::path& path) {
     const auto ident = read_ident(file);
     std::array<unsigned char, 2> machine{};
     file.read(offsetof(Elf64_Ehdr, e_machine), 2, machine.data(), "ELF machine");
-    const bool little = ident[EI_DATA] == ELFDATA2LSB;
-    return ElfTarget{little ? machine[0] | (machine[1] << 8U) : (machine[0] << 8U) | machine[1],
-                     ident[EI_CLASS], ident[EI_DATA]};
+    const unsigned low = ident[EI_DATA] == ELFDATA2LSB ? machine[0] : machine[1];
+    const unsigned high = ident[EI_DATA] == ELFDATA2LSB ? machine[1] : machine[0];
+    return ElfTarget{low | (high << 8U), ident[EI_CLASS], ident[EI_DATA]};
 }
 
 }  // namespace

@@ -170,6 +170,7 @@ std::uint32_t RadioLink::send(pb::MeshPacket packet, SendCallback done) {
         }
         return 0;
     }
+    wake_housekeeping();
     wake_writer();
     return id;
 }
@@ -336,13 +337,23 @@ asio::awaitable<void> RadioLink::watchdog_loop() {
 }
 
 asio::awaitable<void> RadioLink::housekeeping_loop() {
-    // Outbox deadlines (expiry, ack timeouts) also run out while no connection exists.
+    // Outbox deadlines (expiry, ack timeouts) also run out while no connection exists. With an
+    // empty outbox there is none: it sleeps until a send wakes it, so an idle bot wakes only
+    // for the link's own timers.
     while (running_) {
         outbox_.tick(Clock::now());
-        housekeeping_timer_.expires_after(std::chrono::seconds(1));
+        housekeeping_idle_ = outbox_.queued() == 0 && outbox_.awaiting_answer() == 0;
+        if (housekeeping_idle_)
+            housekeeping_timer_.expires_at(Clock::time_point::max());
+        else
+            housekeeping_timer_.expires_after(std::chrono::seconds(1));
         error_code ec;
         co_await housekeeping_timer_.async_wait(redirect_error(use_awaitable, ec));
     }
+}
+
+void RadioLink::wake_housekeeping() {
+    if (housekeeping_idle_) housekeeping_timer_.cancel();
 }
 
 void RadioLink::probe_radio() {
@@ -355,7 +366,9 @@ void RadioLink::probe_radio() {
     probe.mutable_decoded()->set_want_response(true);
     probe.mutable_decoded()->set_payload(admin.SerializeAsString());
     SendCallback none;
-    if (outbox_.enqueue(std::move(probe), none, Clock::now()) != 0) wake_writer();
+    if (outbox_.enqueue(std::move(probe), none, Clock::now()) == 0) return;
+    wake_housekeeping();
+    wake_writer();
 }
 
 void RadioLink::start_handshake(const std::string& why) {

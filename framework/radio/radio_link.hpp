@@ -97,6 +97,7 @@ private:
     asio::awaitable<void> write_loop();
     asio::awaitable<void> watchdog_loop();
     asio::awaitable<void> housekeeping_loop();
+    void wake_housekeeping();  // a send made the outbox non-empty
 
     void on_frame(std::span<const std::uint8_t> payload);
     void on_unframed_text(std::string_view text);
@@ -137,6 +138,7 @@ private:
     asio::steady_timer watchdog_timer_;
     asio::steady_timer backoff_timer_;
     asio::steady_timer housekeeping_timer_;
+    bool housekeeping_idle_ = false;  // waiting for a send, not for a deadline
     bool running_ = false;
     bool stopping_ = false;
     std::function<void()> stop_done_;
