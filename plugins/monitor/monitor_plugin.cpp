@@ -330,7 +330,7 @@ private:
 
     std::string name_of(std::uint32_t node) const {
         if (const auto n = host_.node(node)) return n->display_name();
-        return meshbot::node_id(node).substr(5);
+        return meshbot::default_short_name(node);
     }
 
     static std::string memory_key(std::uint32_t node) { return "watch:" + meshbot::node_id(node); }

@@ -323,8 +323,7 @@ private:
 
     std::string name_of(std::uint32_t num) const {
         if (const auto n = host_.node(num)) return remote::clean_text(n->display_name());
-        const std::string id = meshbot::node_id(num);
-        return id.substr(id.size() - 4);
+        return meshbot::default_short_name(num);
     }
 
     meshbot::Host& host_;

@@ -5,6 +5,7 @@
 
 #include "admin.pb.h"
 #include "firmware_model.hpp"
+#include "radio/node_id.hpp"
 #include "telemetry.pb.h"
 
 namespace meshbot::sim {
@@ -12,12 +13,10 @@ namespace meshbot::sim {
 namespace {
 
 std::string default_long_name(std::uint32_t num) {
-    return "Meshtastic " + node_name(num).substr(5);
+    return "Meshtastic " + meshbot::default_short_name(num);
 }
 
-std::string default_short_name(std::uint32_t num) {
-    return node_name(num).substr(5);
-}
+using meshbot::default_short_name;
 
 }  // namespace
 

@@ -114,7 +114,8 @@ std::optional<DelayedMessage> FirmwareModel::auto_reply(const pb::MeshPacket& re
                 break;  // other variants belong to modules this node does not run
             }
             data->set_payload(answer.SerializeAsString());
-            // Telemetry is PKI both ways (docs/radio-protocol.md §5.2): the reply arrives decrypted.
+            // Telemetry is PKI both ways (docs/radio-protocol.md §5.2): the reply arrives
+            // decrypted.
             p.set_pki_encrypted(true);
             p.set_public_key(db_.find(from)->public_key);
             p.set_channel(0);

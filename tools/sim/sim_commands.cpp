@@ -329,9 +329,10 @@ std::optional<pb::MeshPacket> build_injection(const Command& command, FirmwareMo
         pb::User user;
         user.set_id(id);
         user.set_long_name(info->long_name.value_or(named ? known->long_name : ""));
-        if (user.long_name().empty()) user.set_long_name("Meshtastic " + id.substr(5));
+        if (user.long_name().empty())
+            user.set_long_name("Meshtastic " + meshbot::default_short_name(info->from));
         user.set_short_name(info->short_name.value_or(named ? known->short_name : ""));
-        if (user.short_name().empty()) user.set_short_name(id.substr(5));
+        if (user.short_name().empty()) user.set_short_name(meshbot::default_short_name(info->from));
         user.set_hw_model(kHwModel);
         user.set_public_key(remote.public_key);
         pb::MeshPacket p = model.make_received(info->from, kBroadcast, 0, std::nullopt, now);

@@ -218,9 +218,9 @@ void load_node_file(const std::string& path, FirmwareModel& model) {
         } else {
             usage_error(where + ": num must be a node number");
         }
-        const std::string id = meshbot::radio::node_id(node.num);
-        node.long_name = (*t)["long"].value_or("Meshtastic " + id.substr(5));
-        node.short_name = (*t)["short"].value_or(id.substr(5));
+        const std::string fallback = meshbot::default_short_name(node.num);
+        node.long_name = (*t)["long"].value_or("Meshtastic " + fallback);
+        node.short_name = (*t)["short"].value_or(fallback);
         if (node.short_name.size() > 4) usage_error(where + ": short name longer than 4 bytes");
         remote = model.remote(node.num);  // defaults derived from the number
         const std::string key = (*t)["key"].value_or(std::string());

@@ -20,6 +20,13 @@ inline std::string node_id(std::uint32_t num) {
     return out;
 }
 
+// "c0de": the last four hex digits of the id, which the firmware uses as a node's short name
+// until it has one ("Meshtastic c0de" as its long name), and what the bot shows for a node
+// that never said its name.
+inline std::string default_short_name(std::uint32_t num) {
+    return node_id(num).substr(5);
+}
+
 // "!0badc0de" (as the apps show a node: "!" and exactly 8 hex digits), "0x0badc0de" (hex) or
 // "195936478" (decimal); nullopt for anything else or a value beyond 32 bits.
 inline std::optional<std::uint32_t> parse_node_number(std::string_view text) {

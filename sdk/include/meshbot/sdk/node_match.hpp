@@ -64,8 +64,7 @@ std::vector<Node> match_nodes(std::string_view query, const std::vector<Node>& a
                    detail::iequals(n.long_name.substr(0, q.size()), q);
         },
         [](const NodeNames& n, std::string_view q) {
-            const std::string id = node_id(n.num);
-            return detail::is_hex4(q) && detail::iequals(std::string_view(id).substr(5), q);
+            return detail::is_hex4(q) && detail::iequals(default_short_name(n.num), q);
         },
     };
     for (const Rule rule : rules) {

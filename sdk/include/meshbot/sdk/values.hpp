@@ -78,9 +78,7 @@ struct NodeInfo {
 
     // The short name, or the last four hex digits of the id when the node never said its name.
     std::string display_name() const {
-        if (!short_name.empty()) return short_name;
-        const std::string full = id.empty() ? node_id(num) : id;
-        return full.substr(full.size() - 4);
+        return short_name.empty() ? default_short_name(num) : short_name;
     }
 
     static NodeInfo from(const mb_node& n) {
