@@ -17,6 +17,7 @@
 #include "support/bot_process.hpp"
 #include "support/child_process.hpp"
 #include "support/log_capture.hpp"
+#include "support/node_packets.hpp"
 #include "support/sim_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -87,16 +88,7 @@ std::string key_of(char fill) {
 }
 
 pb::MeshPacket nodeinfo(std::uint32_t from, const std::string& key, const std::string& name) {
-    pb::User user;
-    user.set_short_name("N");
-    user.set_long_name(name);
-    user.set_public_key(key);
-    pb::MeshPacket p;
-    p.set_from(from);
-    p.set_to(0xFFFFFFFF);
-    p.mutable_decoded()->set_portnum(pb::NODEINFO_APP);
-    p.mutable_decoded()->set_payload(user.SerializeAsString());
-    return p;
+    return meshbot::testing::announce(from, key, "N", name);
 }
 
 pb::MeshPacket heard(std::uint32_t from) {

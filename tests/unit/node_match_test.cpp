@@ -5,7 +5,7 @@
 #include <meshbot/sdk/node_match.hpp>
 
 #include "nodes/node_store.hpp"
-#include "portnums.pb.h"
+#include "support/node_packets.hpp"
 
 using meshbot::nodes::KeyState;
 using meshbot::nodes::NodeStore;
@@ -13,19 +13,9 @@ namespace pb = meshbot::pb;
 
 namespace {
 
-// A node announcing itself with `key` and its names.
 pb::MeshPacket announce(std::uint32_t from, char key, const std::string& short_name,
                         const std::string& long_name) {
-    pb::User user;
-    user.set_short_name(short_name);
-    user.set_long_name(long_name);
-    user.set_public_key(std::string(32, key));
-    pb::MeshPacket p;
-    p.set_from(from);
-    p.set_to(0xFFFFFFFF);
-    p.mutable_decoded()->set_portnum(pb::NODEINFO_APP);
-    p.mutable_decoded()->set_payload(user.SerializeAsString());
-    return p;
+    return meshbot::testing::announce(from, std::string(32, key), short_name, long_name);
 }
 
 }  // namespace

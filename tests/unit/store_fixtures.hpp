@@ -10,6 +10,7 @@
 #include "mesh.pb.h"
 #include "portnums.pb.h"
 #include "radio/radio_info.hpp"
+#include "support/node_packets.hpp"
 
 namespace meshbot::test_store {
 
@@ -30,17 +31,7 @@ inline std::string key_of(char fill) {
 
 inline pb::MeshPacket nodeinfo(std::uint32_t from, const std::string& key,
                                const std::string& name) {
-    pb::User user;
-    user.set_short_name(name);
-    user.set_long_name("Node " + name);
-    user.set_public_key(key);
-    pb::MeshPacket p;
-    p.set_from(from);
-    p.set_to(0xFFFFFFFF);
-    p.set_rx_time(1'700'000'000);
-    p.mutable_decoded()->set_portnum(pb::NODEINFO_APP);
-    p.mutable_decoded()->set_payload(user.SerializeAsString());
-    return p;
+    return meshbot::testing::announce(from, key, name, "Node " + name, 1'700'000'000);
 }
 
 inline meshbot::radio::RadioInfo radio_with(std::map<std::uint32_t, std::string> keys) {
