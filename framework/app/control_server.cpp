@@ -23,6 +23,7 @@
 
 #include "nodes/store_files.hpp"
 #include "plugin_host/utf8_chunker.hpp"
+#include "radio/deadline.hpp"
 
 namespace meshbot::app {
 
@@ -196,14 +197,10 @@ bool same_user(Socket& socket) {
     return cred.uid == ::geteuid() || cred.uid == 0;
 }
 
-// Arms `deadline` to cancel the client's pending operation (and note why) when it expires.
-void arm(asio::steady_timer& deadline, const std::shared_ptr<Socket>& socket,
-         const std::shared_ptr<bool>& expired, std::chrono::steady_clock::duration after) {
-    *expired = false;
-    deadline.expires_after(after);
-    deadline.async_wait([weak = std::weak_ptr<Socket>(socket), expired](const error_code& ec) {
-        if (ec) return;  // re-armed, cancelled or destroyed
-        *expired = true;
+// Arms `deadline` to cancel the client's pending operation when it expires.
+void arm(radio::Deadline& deadline, const std::shared_ptr<Socket>& socket,
+         std::chrono::steady_clock::duration after) {
+    deadline.arm(after, [weak = std::weak_ptr<Socket>(socket)] {
         if (auto s = weak.lock()) {
             error_code ignored;
             s->cancel(ignored);
@@ -213,9 +210,8 @@ void arm(asio::steady_timer& deadline, const std::shared_ptr<Socket>& socket,
 
 asio::awaitable<void> serve_client(StatePtr state, std::shared_ptr<Socket> socket,
                                    std::uint64_t id) {
-    asio::steady_timer deadline(socket->get_executor());
-    auto expired = std::make_shared<bool>(false);
-    arm(deadline, socket, expired, kClientDeadline);
+    radio::Deadline deadline(socket->get_executor());
+    arm(deadline, socket, kClientDeadline);
 
     std::string buffer;
     error_code ec;
@@ -243,7 +239,7 @@ asio::awaitable<void> serve_client(StatePtr state, std::shared_ptr<Socket> socke
     } else if (ec == asio::error::not_found) {
         answer = "error: request too long (at most " + std::to_string(kMaxRequest) + " bytes)";
         spdlog::warn("control socket: refused a request of more than {} bytes", kMaxRequest);
-    } else if (*expired) {
+    } else if (deadline.expired()) {
         answer = "error: timeout (no complete request line within " +
                  std::to_string(kClientDeadline.count()) + " s)";
         spdlog::warn("control socket: closed a client that sent no request line within {} s",
@@ -251,7 +247,7 @@ asio::awaitable<void> serve_client(StatePtr state, std::shared_ptr<Socket> socke
     }
 
     if (!answer.empty() && !state->stopped) {
-        arm(deadline, socket, expired, kWriteDeadline);
+        arm(deadline, socket, kWriteDeadline);
         answer += '\n';
         co_await asio::async_write(*socket, asio::buffer(answer),
                                    redirect_error(use_awaitable, ec));

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "meshbot/sdk/utf8.hpp"
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -49,10 +51,7 @@ std::string clean(std::string_view text) {
 
 // Columns are counted in code points: close enough for names with accents or an emoji.
 std::string pad(std::string text, std::size_t width) {
-    const auto points =
-        static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-            return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-        }));
+    const auto points = utf8::count_code_points(text);
     if (points < width) text.append(width - points, ' ');
     return text;
 }

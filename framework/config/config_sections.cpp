@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config_reader.hpp"
+#include "meshbot/sdk/utf8.hpp"
 
 namespace meshbot::config::detail {
 namespace {
@@ -63,12 +64,10 @@ bool is_space(char32_t c) {
 // toml++ only hands out valid UTF-8.
 bool has_space(std::string_view text) {
     for (std::size_t i = 0; i < text.size();) {
-        const auto lead = static_cast<unsigned char>(text[i]);
-        const std::size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-        char32_t c = length == 1 ? lead : lead & (0x7F >> length);
-        for (std::size_t k = 1; k < length && i + k < text.size(); ++k)
-            c = (c << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
-        if (is_space(c)) return true;
+        const auto length = std::max<std::size_t>(utf8::sequence_length(text, i), 1);
+        if (length > 1 || static_cast<unsigned char>(text[i]) < 0x80) {
+            if (is_space(utf8::decode(text, i, length))) return true;
+        }
         i += length;
     }
     return false;

@@ -266,25 +266,8 @@ mb_result api_status(mb_host* host, mb_status* out) {
 }  // namespace
 
 mb_result PluginHost::status(mb_status& out) const {
-    const HostStatus s = mesh_.status();
-    mb_status filled{};
-    filled.link_up = s.link_up;
-    filled.started_at = s.started_at;
-    filled.connected_since = s.connected_since;
-    filled.last_rx = s.last_rx;
-    filled.sessions = s.sessions;
-    filled.radio_queue_free = s.radio_queue_free;
-    filled.radio_queue_max = s.radio_queue_max;
-    filled.outbox_pending = s.outbox_pending;
-    filled.frames_in = s.frames_in;
-    filled.frames_out = s.frames_out;
-    filled.key_checks_run = s.key_checks_run;
-    filled.key_checks_skipped = s.key_checks_skipped;
-    filled.keys_pushed = s.keys_pushed;
-    filled.key_pushes_failed = s.key_pushes_failed;
-    filled.key_changes = s.key_changes;
-    filled.nodes_known = s.nodes_known;
-    filled.nodes_on_radio = s.nodes_on_radio;
+    mb_status filled = mesh_.status().to_abi();
+    // Valid until the plugin is unloaded (abi.h): the host's copy, not the temporary's.
     filled.data_dir = mb_str{data_dir_.data(), data_dir_.size()};
     channel::write_out(filled, out);
     return MB_OK;

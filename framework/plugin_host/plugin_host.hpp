@@ -23,6 +23,7 @@
 #include "config/app_config.hpp"
 #include "mesh.pb.h"
 #include "meshbot/abi.h"
+#include "meshbot/sdk/values.hpp"
 #include "nodes/node_store.hpp"
 #include "plugin_host/command_router.hpp"
 #include "plugin_host/kv_store.hpp"
@@ -66,26 +67,9 @@ struct PluginStatus {
     std::string sandbox;
 };
 
-// The health figures the host reports to plugins (mb_status), in the bot's own terms.
-struct HostStatus {
-    bool link_up = false;
-    std::uint64_t started_at = 0;  // epoch seconds
-    std::uint64_t connected_since = 0;
-    std::uint64_t last_rx = 0;
-    std::uint32_t sessions = 0;
-    std::uint32_t radio_queue_free = 0;
-    std::uint32_t radio_queue_max = 0;
-    std::uint32_t outbox_pending = 0;
-    std::uint64_t frames_in = 0;
-    std::uint64_t frames_out = 0;
-    std::uint64_t key_checks_run = 0;
-    std::uint64_t key_checks_skipped = 0;
-    std::uint64_t keys_pushed = 0;
-    std::uint64_t key_pushes_failed = 0;
-    std::uint64_t key_changes = 0;
-    std::uint32_t nodes_known = 0;
-    std::uint32_t nodes_on_radio = 0;
-};
+// The health figures the host reports to plugins (mb_status): the SDK's Status, so that the
+// fields and their conversions have one home (meshbot/sdk/values.hpp).
+using HostStatus = ::meshbot::Status;
 
 // What the bot offers plugins: the mesh and what it knows about nodes.
 class MeshServices {

@@ -1,5 +1,7 @@
 #include "plugin_host/utf8_chunker.hpp"
 
+#include <meshbot/sdk/utf8.hpp>
+
 #include <stdexcept>
 
 namespace meshbot::plugins {
@@ -8,57 +10,11 @@ namespace {
 constexpr std::string_view replacement = "\xEF\xBF\xBD";  // U+FFFD
 constexpr std::string_view ellipsis = "\xE2\x80\xA6";     // U+2026 "…"
 
-struct Step {
-    std::size_t length;  // bytes of the code point, or of the ill-formed subpart
-    bool valid;
-};
-
-// The code point starting at text[i], following the well-formed byte sequences of Unicode
-// table 3-7. An ill-formed sequence reports its maximal subpart (the lead byte plus the
-// continuation bytes that were still acceptable), which becomes one U+FFFD.
-Step next_code_point(std::string_view text, std::size_t i) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    if (lead < 0x80) return {1, true};
-    std::size_t continuation = 0;
-    unsigned char lo = 0x80;  // the range of the first continuation byte, narrowed for
-    unsigned char hi = 0xBF;  // leads that would otherwise allow overlongs or surrogates
-    if (lead >= 0xC2 && lead <= 0xDF) {
-        continuation = 1;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-        continuation = 2;
-        if (lead == 0xE0) lo = 0xA0;  // overlong
-        if (lead == 0xED) hi = 0x9F;  // surrogates
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-        continuation = 3;
-        if (lead == 0xF0) lo = 0x90;  // overlong
-        if (lead == 0xF4) hi = 0x8F;  // above U+10FFFF
-    } else {
-        return {1, false};  // a stray continuation byte, C0, C1 or F5..FF
-    }
-    for (std::size_t n = 1; n <= continuation; ++n) {
-        if (i + n >= text.size()) return {n, false};
-        const auto byte = static_cast<unsigned char>(text[i + n]);
-        if (byte < lo || byte > hi) return {n, false};
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    return {continuation + 1, true};
-}
-
-bool is_continuation(char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
-}
+using utf8::boundary_at_or_before;
+using utf8::Step;
 
 bool is_blank(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-// The largest code point boundary <= pos in valid UTF-8.
-std::size_t boundary_at_or_before(std::string_view text, std::size_t pos) {
-    if (pos >= text.size()) return text.size();
-    while (pos > 0 && is_continuation(text[pos]))
-        --pos;
-    return pos;
 }
 
 std::size_t decimal_digits(std::size_t n) {
@@ -125,19 +81,14 @@ std::vector<std::string> split_bodies(std::string_view text, std::size_t max_byt
 }  // namespace
 
 bool is_valid_utf8(std::string_view text) {
-    for (std::size_t i = 0; i < text.size();) {
-        const Step step = next_code_point(text, i);
-        if (!step.valid) return false;
-        i += step.length;
-    }
-    return true;
+    return utf8::valid(text);
 }
 
 std::string sanitize_utf8(std::string_view text) {
     std::string out;
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size();) {
-        const Step step = next_code_point(text, i);
+        const Step step = utf8::next(text, i);
         if (step.valid)
             out.append(text.substr(i, step.length));
         else

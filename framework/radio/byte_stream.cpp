@@ -14,6 +14,7 @@
 
 #include <algorithm>
 
+#include "radio/deadline.hpp"
 #include "radio/endpoint_registry.hpp"
 
 namespace meshbot::radio {
@@ -79,19 +80,12 @@ public:
           keep_alive_(keep_alive) {}
 
     asio::awaitable<error_code> connect(std::chrono::steady_clock::duration timeout) override {
-        // Boost 1.74 has no per-operation deadline: a timer closes the socket instead. Its
-        // handler may run after this coroutine ended, so it shares state by pointer.
-        struct Attempt {
-            bool finished = false;
-            bool timed_out = false;
-        };
-        auto attempt = std::make_shared<Attempt>();
-        asio::steady_timer deadline(socket_.get_executor(), timeout);
-        deadline.async_wait([this, attempt](error_code ec) {
-            if (ec || attempt->finished) return;
-            attempt->timed_out = true;
+        // At the deadline the lookup is cancelled and the socket closed: the awaits end.
+        Deadline deadline(socket_.get_executor());
+        deadline.arm(timeout, [this] {
             resolver_.cancel();
-            socket_.close();
+            error_code ignored;
+            socket_.close(ignored);
         });
         error_code ec;
         auto endpoints = co_await resolver_.async_resolve(host_, std::to_string(port_),
@@ -108,12 +102,11 @@ public:
                 fd_ = socket_.native_handle();
                 allow_link_socket(fd_);
                 co_await socket_.async_connect(target, redirect_error(use_awaitable, ec));
-                if (!ec || attempt->timed_out) break;
+                if (!ec || deadline.expired()) break;
             }
         }
-        attempt->finished = true;
         deadline.cancel();
-        if (attempt->timed_out) ec = asio::error::timed_out;
+        if (deadline.expired()) ec = asio::error::timed_out;
         if (!ec) socket_.set_option(tcp::no_delay(true), ec);
         if (!ec) set_keep_alive(socket_.native_handle(), keep_alive_);
         co_return ec;

@@ -8,6 +8,7 @@
 // File reads run on a post_work worker; all the state lives on the event loop.
 
 #include <meshbot/sdk.hpp>
+#include <meshbot/sdk/wire.hpp>
 
 #include <algorithm>
 #include <array>
@@ -37,11 +38,6 @@ std::int64_t epoch_now() {
     return static_cast<std::int64_t>(std::time(nullptr));
 }
 
-// Telemetry{device_metrics: {}} (proto/telemetry.proto: Telemetry.device_metrics = 2), written
-// by hand because a plugin must not link protobuf: tag (2 << 3 | 2) = 0x12, length 0. The empty
-// variant picks the reply type (docs/radio-protocol.md §7).
-constexpr std::string_view kDeviceMetricsRequest{"\x12\x00", 2};
-constexpr std::uint32_t kTelemetryApp = 67;
 constexpr auto kProbeTimeout = 60s;
 constexpr auto kFirstProbe = 15s;  // let the handshake and the first packets arrive first
 
@@ -260,8 +256,8 @@ private:
     void probe(std::uint32_t node) {
         host_.debug("probing " + meshbot::node_id(node) + " for telemetry");
         host_.send_data({.to = node,
-                         .portnum = kTelemetryApp,
-                         .payload = std::string(kDeviceMetricsRequest),
+                         .portnum = meshbot::wire::port::telemetry,
+                         .payload = meshbot::wire::telemetry_request_device_metrics(),
                          .want_response = true,
                          .timeout = kProbeTimeout},
                         [this, node](const meshbot::SendResult& r) {

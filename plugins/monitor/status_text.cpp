@@ -1,5 +1,7 @@
 #include "status_text.hpp"
 
+#include <meshbot/sdk/utf8.hpp>
+
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -80,11 +82,7 @@ std::string format_value(const MetricInfo& metric, double value) {
 
 std::string fit_bytes(std::string text, std::size_t max) {
     if (text.size() <= max) return text;
-    std::size_t cut = max;
-    // Step back over continuation bytes (10xxxxxx) to the start of the cut character.
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
-        --cut;
-    text.resize(cut);
+    text.resize(meshbot::utf8::boundary_at_or_before(text, max));
     return text;
 }
 

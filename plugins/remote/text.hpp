@@ -3,6 +3,8 @@
 // cutting by bytes at code point boundaries, and the short forms its replies use for ages,
 // durations, SNR and distances. Pure functions, header-only so unit tests can use them.
 
+#include <meshbot/sdk/utf8.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -12,36 +14,8 @@
 
 namespace remote {
 
-// Length of the UTF-8 sequence starting at s[i] if it is well formed (no overlongs, no
-// surrogates, at most U+10FFFF), else 0.
-inline std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-    const auto cont = [&](std::size_t k) { return i + k < s.size() && (b(k) & 0xC0) == 0x80; };
-    const unsigned char c = b(0);
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (!cont(1) || !cont(2)) return 0;
-        if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
-        if (c == 0xED && b(1) >= 0xA0) return 0;  // UTF-16 surrogate
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (!cont(1) || !cont(2) || !cont(3)) return 0;
-        if (c == 0xF0 && b(1) < 0x90) return 0;   // overlong
-        if (c == 0xF4 && b(1) >= 0x90) return 0;  // above U+10FFFF
-        return 4;
-    }
-    return 0;
-}
-
 inline bool is_valid_utf8(std::string_view s) {
-    for (std::size_t i = 0; i < s.size();) {
-        const std::size_t n = utf8_sequence(s, i);
-        if (n == 0) return false;
-        i += n;
-    }
-    return true;
+    return meshbot::utf8::valid(s);
 }
 
 // `s` as valid UTF-8 on one line: invalid bytes and control characters become '?', so a name a
@@ -50,7 +24,7 @@ inline std::string clean_text(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size();) {
-        const std::size_t n = utf8_sequence(s, i);
+        const std::size_t n = meshbot::utf8::sequence_length(s, i);
         const auto c = static_cast<unsigned char>(s[i]);
         if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7F))) {
             out.push_back('?');
@@ -65,11 +39,7 @@ inline std::string clean_text(std::string_view s) {
 
 // The longest prefix of valid UTF-8 `s` that fits `max_bytes` without splitting a code point.
 inline std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) {
-    if (s.size() <= max_bytes) return s;
-    std::size_t n = max_bytes;
-    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80)
-        --n;
-    return s.substr(0, n);
+    return meshbot::utf8::prefix(s, max_bytes);
 }
 
 // "45s", "5m", "3h", "2d": how long ago, in its largest whole unit.

@@ -4,39 +4,11 @@
 #include <cmath>
 #include <cstring>
 
+#include "meshbot/sdk/utf8.hpp"
+
 namespace meshbot::sim {
 
 namespace {
-
-// Length of the valid UTF-8 sequence starting at text[i], or 0 when it is not valid.
-std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-    const unsigned char lead = byte(i);
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    if (lead < 0x80) return 1;
-    if ((lead & 0xE0) == 0xC0) {
-        len = 2;
-        cp = lead & 0x1Fu;
-    } else if ((lead & 0xF0) == 0xE0) {
-        len = 3;
-        cp = lead & 0x0Fu;
-    } else if ((lead & 0xF8) == 0xF0) {
-        len = 4;
-        cp = lead & 0x07u;
-    } else {
-        return 0;
-    }
-    if (i + len > text.size()) return 0;
-    for (std::size_t k = 1; k < len; ++k) {
-        if ((byte(i + k) & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (byte(i + k) & 0x3Fu);
-    }
-    // Reject overlong forms, surrogates and values past U+10FFFF.
-    static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return len;
-}
 
 std::string format_double(double value) {
     // JSON has no NaN or infinity.
@@ -55,7 +27,7 @@ std::string json_escape(std::string_view text) {
     while (i < text.size()) {
         const auto c = static_cast<unsigned char>(text[i]);
         if (c >= 0x80) {
-            const std::size_t len = utf8_sequence_length(text, i);
+            const std::size_t len = meshbot::utf8::sequence_length(text, i);
             if (len == 0) {
                 out += "\\ufffd";
                 ++i;

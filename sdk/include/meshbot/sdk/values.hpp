@@ -238,6 +238,32 @@ struct Status {
         out.data_dir = std::string(detail::view(s.data_dir));
         return out;
     }
+
+    // The other way, for a host: the bot fills a plugin's mb_status from its own Status, so
+    // these fields have one home. `data_dir` points into this Status.
+    mb_status to_abi() const {
+        mb_status out{};
+        out.struct_size = sizeof out;
+        out.link_up = link_up ? 1 : 0;
+        out.started_at = started_at;
+        out.connected_since = connected_since;
+        out.last_rx = last_rx;
+        out.sessions = sessions;
+        out.radio_queue_free = radio_queue_free;
+        out.radio_queue_max = radio_queue_max;
+        out.outbox_pending = outbox_pending;
+        out.frames_in = frames_in;
+        out.frames_out = frames_out;
+        out.key_checks_run = key_checks_run;
+        out.key_checks_skipped = key_checks_skipped;
+        out.keys_pushed = keys_pushed;
+        out.key_pushes_failed = key_pushes_failed;
+        out.key_changes = key_changes;
+        out.nodes_known = nodes_known;
+        out.nodes_on_radio = nodes_on_radio;
+        out.data_dir = mb_str{data_dir.data(), data_dir.size()};
+        return out;
+    }
 };
 
 }  // namespace meshbot
