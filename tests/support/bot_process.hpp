@@ -25,8 +25,8 @@ std::string isolation_line();
 // A config for the bot against `sim`, with debug logging, channel 0 allowed and !10000001 as
 // admin. With MESHBOT_TEST_ISOLATION set (CTest's in-bot pass), [plugins] isolation is that
 // value unless `plugins` sets an isolation itself; default_dirs is false unless `plugins` sets
-// it (a test bot loads the plugins its test names). `plugins` is the body of the [plugins] table and
-// any per-plugin tables after it; `commands` extra lines for [commands]; `extra` any further
+// it (a test bot loads the plugins its test names). `plugins` is the body of the [plugins] table
+// and any per-plugin tables after it; `commands` extra lines for [commands]; `extra` any further
 // tables.
 std::string config_for(const SimProcess& sim, const std::string& plugins,
                        const std::string& commands = {}, const std::string& extra = {});
