@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "app/daemon.hpp"
+#include "app/plugin_cli.hpp"
 #include "app/store_cli.hpp"
 #include "config/config_loader.hpp"
 #include "radio/endpoint_registry.hpp"
@@ -23,7 +24,17 @@ const char* const kUsage =
     "       meshbot --check-config FILE             validate FILE and exit\n"
     "       meshbot plugins --config FILE           list the plugins with their state (the\n"
     "                                               running bot's, or each probed in a runner)\n"
-    "       meshbot plugin restart ID --config FILE  restart a plugin of the running bot\n"
+    "       meshbot plugin restart|reload ID --config FILE\n"
+    "                                               restart a plugin of the running bot, or\n"
+    "                                               reload it from disk (new, changed, removed)\n"
+    "       meshbot plugin install SOURCE --config FILE [--grant PERMISSION]... [--dry-run]\n"
+    "                                               SOURCE: a .meshbot-plugin package, a plugin\n"
+    "                                               folder, a git URL[@ref] (file://, https://,\n"
+    "                                               ssh://; built with --sdk PREFIX) or an id\n"
+    "                                               from an index; a running bot loads it\n"
+    "       meshbot plugin update ID [--to REF] | remove ID | list --config FILE\n"
+    "       meshbot plugin info ID --config FILE    what a plugin is and its settings\n"
+    "       meshbot plugin search WORDS | index add SOURCE | index list --config FILE\n"
     "       meshbot status --config FILE            the running bot's link, nodes and store;\n"
     "                                               exit 1 when keys are not being saved\n"
     "       meshbot nodes --config FILE [--json]    list the nodes in the node store\n"
@@ -58,6 +69,15 @@ int main(int argc, char** argv) {
         ("config,c", po::value<std::string>(), "run with this config file")
         ("check-config", po::value<std::string>(), "validate a config file and exit")
         ("json", "nodes, keys: print JSON instead of a table")
+        ("grant", po::value<std::vector<std::string>>(), "plugin install/update: grant a "
+         "permission the plugin asks for (network, exec)")
+        ("dry-run", "plugin install/update/remove: check everything, change nothing")
+        ("sdk", po::value<std::string>(), "plugin install/update: the meshbot SDK prefix to "
+         "build git sources against")
+        ("plugin", po::value<std::string>(), "plugin install: which plugin, when a source "
+         "builds several")
+        ("to", po::value<std::string>(), "plugin update: the git ref, package or version to "
+         "move to")
         ("version", "print the version and exit")
         ("help,h", "print this help and exit");
     // clang-format on
@@ -101,6 +121,7 @@ int main(int argc, char** argv) {
                                            : std::vector<std::string>{};
     const std::string command = words.empty() ? "" : words[0];
     std::optional<meshbot::app::StoreCommand> store_command;
+    meshbot::app::PluginCommandLine plugin_line;
     if (command == "nodes" || command == "keys") {
         std::string error;
         store_command = meshbot::app::parse_store_command(words, vm.count("json") > 0, error);
@@ -109,8 +130,15 @@ int main(int argc, char** argv) {
             return kExitUsage;
         }
     } else if (command == "plugin") {
-        if (words.size() != 3 || words[1] != "restart") {
-            std::cerr << "meshbot: usage: meshbot plugin restart ID --config FILE\n" << kUsage;
+        plugin_line.words = words;
+        if (vm.count("grant")) plugin_line.grants = vm["grant"].as<std::vector<std::string>>();
+        plugin_line.dry_run = vm.count("dry-run") > 0;
+        if (vm.count("sdk")) plugin_line.sdk = vm["sdk"].as<std::string>();
+        if (vm.count("plugin")) plugin_line.plugin = vm["plugin"].as<std::string>();
+        if (vm.count("to")) plugin_line.to = vm["to"].as<std::string>();
+        if (const auto problem = meshbot::app::check_plugin_command(plugin_line);
+            !problem.empty()) {
+            std::cerr << "meshbot: " << problem << "\n" << kUsage;
             return kExitUsage;
         }
     } else if (!command.empty() && command != "plugins" && command != "status") {
@@ -121,6 +149,14 @@ int main(int argc, char** argv) {
                   << kUsage;
         return kExitUsage;
     }
+    if (command != "plugin") {
+        for (const char* flag : {"grant", "dry-run", "sdk", "plugin", "to"}) {
+            if (vm.count(flag)) {
+                std::cerr << "meshbot: --" << flag << " goes with meshbot plugin ...\n" << kUsage;
+                return kExitUsage;
+            }
+        }
+    }
     const auto loaded = load(vm["config"].as<std::string>());
     if (!loaded) return kExitConfig;
     // Anything left (a data directory the file system refuses, a radio endpoint in use) ends
@@ -130,7 +166,8 @@ int main(int argc, char** argv) {
         meshbot::app::configure_logging(loaded->config.log);
         if (command == "plugins") return meshbot::app::list_plugins(loaded->config);
         if (command == "status") return meshbot::app::show_status(loaded->config);
-        if (command == "plugin") return meshbot::app::restart_plugin(loaded->config, words[2]);
+        if (command == "plugin")
+            return meshbot::app::run_plugin_command(plugin_line, loaded->config);
         return meshbot::app::run_daemon(loaded->config);
     } catch (const std::exception& e) {
         std::cerr << "meshbot: " << e.what() << "\n";

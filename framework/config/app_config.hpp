@@ -116,6 +116,10 @@ struct PluginsConfig {
     Seconds callback_timeout{5.0};
     std::uint64_t memory_limit_mb = 256;  // a runner's address space (RLIMIT_AS)
     std::filesystem::path runner;         // meshbot-plugin; empty: beside the meshbot executable
+    // Where `meshbot plugin install` may fetch git sources and indexes from, besides local
+    // paths and file:// URLs: "host" or "host/path-prefix" (e.g. "github.com/meshtastic").
+    // None by default: a stranger's server is never contacted unless the operator says so.
+    std::vector<std::string> trusted_sources;
 
     Isolation isolation_of(const std::string& id) const {
         const auto it = settings.find(id);

@@ -347,6 +347,23 @@ void read_plugins(Section& s, PluginsConfig& p, const std::filesystem::path& bas
     if (const auto* node = s.take("runner");
         node && check_path(s, *node, "runner", base_dir, runner))
         p.runner = std::move(runner);
+    std::vector<std::string> trusted;
+    const auto trusted_source = [&](const toml::node& node, const std::string& key) {
+        const auto* text = node.as_string();
+        const std::string_view value = text ? std::string_view(text->get()) : std::string_view();
+        if (!text || value.empty() || value.find("://") != std::string_view::npos ||
+            value.find_first_of(" \t@") != std::string_view::npos || value.front() == '/') {
+            s.error(node, key,
+                    "expected a host or host/path such as \"github.com/my-org\" (no scheme, "
+                    "no user), got " +
+                        describe(node));
+            return false;
+        }
+        add_unique(trusted, std::string(value));
+        return true;
+    };
+    if (read_array(s, "trusted_sources", "hosts (\"host\" or \"host/path\")", trusted_source))
+        p.trusted_sources = std::move(trusted);
 
     // Everything else under [plugins] names a plugin.
     const std::vector<std::string> keys = s.taken();

@@ -1,11 +1,10 @@
 #include "plugin_host/kv_store.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstdint>
 #include <fstream>
 #include <iterator>
+
+#include "config/text_file.hpp"
 
 namespace meshbot::plugins {
 
@@ -34,34 +33,6 @@ bool get_chunk(std::string_view& in, std::string& out) {
     if (!get_u32(in, size) || in.size() < size) return false;
     out.assign(in.substr(0, size));
     in.remove_prefix(size);
-    return true;
-}
-
-bool write_file_durably(const std::filesystem::path& file, const std::string& content) {
-    const auto temp = file.string() + ".tmp";
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return false;
-    std::size_t written = 0;
-    while (written < content.size()) {
-        const auto n = ::write(fd, content.data() + written, content.size() - written);
-        if (n <= 0) {
-            ::close(fd);
-            return false;
-        }
-        written += static_cast<std::size_t>(n);
-    }
-    const bool synced = ::fsync(fd) == 0;
-    ::close(fd);
-    if (!synced) return false;
-    std::error_code ec;
-    std::filesystem::rename(temp, file, ec);
-    if (ec) return false;
-    // The rename itself must reach the disk too.
-    const int dir = ::open(file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-        ::fsync(dir);
-        ::close(dir);
-    }
     return true;
 }
 
@@ -142,7 +113,7 @@ bool KvStore::save() const {
     }
     std::error_code ec;
     std::filesystem::create_directories(file_.parent_path(), ec);
-    return write_file_durably(file_, content);
+    return config::write_file_durably(file_, content);
 }
 
 }  // namespace meshbot::plugins

@@ -11,6 +11,7 @@
 #include "plugin_channel/plugin_checks.hpp"
 #include "plugin_host/elf_audit.hpp"
 #include "plugin_host/plugin_folders.hpp"
+#include "plugin_host/plugin_lock.hpp"
 
 namespace meshbot::plugins {
 
@@ -236,12 +237,10 @@ bool PluginHost::audit(PluginRecord& plugin) {
     }
     const AuditResult result = audit_network_imports(undefined);
     if (result.ok) return true;
-    const auto settings = config_.plugins.settings.find(m.id);
-    const bool granted =
-        settings != config_.plugins.settings.end() && settings->second.grant_network == true;
-    if (m.wants("network") && granted) {
-        spdlog::warn("plugin {}: may use the network ({}), granted by [plugins.{}] grant_network",
-                     m.id, fmt::format("{}", fmt::join(result.network_symbols, ", ")), m.id);
+    if (granted(plugin, "network")) {
+        spdlog::warn("plugin {}: may use the network ({}), granted {}", m.id,
+                     fmt::format("{}", fmt::join(result.network_symbols, ", ")),
+                     grant_source(plugin, "network"));
         return true;
     }
     std::string why = m.library_path().string() + ": imports socket APIs (" +
@@ -251,6 +250,29 @@ bool PluginHost::audit(PluginRecord& plugin) {
                               : " without asking for the network permission";
     fail(plugin, PluginState::failed_audit, why);
     return false;
+}
+
+bool PluginHost::granted(const PluginRecord& plugin, std::string_view permission) const {
+    const Manifest& m = *plugin.manifest;
+    if (!m.wants(permission)) return false;
+    // The operator's config decides when it says something; else what was granted at install.
+    const auto settings = config_.plugins.settings.find(m.id);
+    if (settings != config_.plugins.settings.end()) {
+        const auto& said =
+            permission == "network" ? settings->second.grant_network : settings->second.grant_exec;
+        if (said) return *said;
+    }
+    return std::find(plugin.install_grants.begin(), plugin.install_grants.end(), permission) !=
+           plugin.install_grants.end();
+}
+
+std::string PluginHost::grant_source(const PluginRecord& plugin,
+                                     std::string_view permission) const {
+    const auto settings = config_.plugins.settings.find(plugin.id());
+    if (settings != config_.plugins.settings.end() &&
+        (permission == "network" ? settings->second.grant_network : settings->second.grant_exec))
+        return "by [plugins." + plugin.id() + "] grant_" + std::string(permission);
+    return "at install (" + lock_file(config_.bot.data_dir).string() + ")";
 }
 
 // The checks that need no plugin code, then the plugin's config and store. False: failed.
@@ -277,6 +299,13 @@ bool PluginHost::prepare(PluginRecord& plugin) {
     } catch (const std::exception& e) {
         fail(plugin, PluginState::failed_load, e.what());
         return false;
+    }
+    plugin.install_grants.clear();
+    if (!config_.bot.data_dir.empty()) {
+        std::string problem;
+        plugin.install_grants =
+            granted_at_install(config_.bot.data_dir, m.id, m.library_path(), problem);
+        if (!problem.empty()) spdlog::warn("plugin {}: {}", m.id, problem);
     }
     if (!audit(plugin)) return false;
 

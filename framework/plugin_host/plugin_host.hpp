@@ -223,6 +223,10 @@ private:
     bool count_fault(PluginRecord& plugin, std::string_view what);
     void check_stopped();
     bool audit(PluginRecord& plugin);
+    // Whether the plugin may use `permission` ("network", "exec"): it asks for it, and the
+    // operator granted it in [plugins.<id>] or when installing it (plugins.lock).
+    bool granted(const PluginRecord& plugin, std::string_view permission) const;
+    std::string grant_source(const PluginRecord& plugin, std::string_view permission) const;
     void fail(PluginRecord& plugin, PluginState state, std::string reason);
     void warn(std::string text);
     void log_state(const PluginRecord& plugin) const;
@@ -309,6 +313,7 @@ struct PluginRecord {
     LineBudget log_budget;            // its log() lines
     std::set<std::string> stand_ins;  // its commands that answer "busy" while it restarts
     std::string last_refusal;  // why the host last refused a call, for the init failure message
+    std::vector<std::string> install_grants;  // granted at install (plugins.lock), this library
     std::shared_ptr<std::atomic<int>> work_in_flight = std::make_shared<std::atomic<int>>(0);
 
     // In the bot's process, whether its library is mapped: loaded -> unloading (destroyed, its

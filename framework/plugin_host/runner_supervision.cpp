@@ -58,12 +58,12 @@ void PluginHost::start_runner(PluginRecord& plugin) {
     }
     const auto settings = config_.plugins.settings.find(plugin.id());
     const bool has_settings = settings != config_.plugins.settings.end();
-    const Manifest& m = *plugin.manifest;
-    options.grant_exec = m.wants("exec") && has_settings && settings->second.grant_exec == true;
-    if (m.wants("network") && has_settings && settings->second.grant_network == true) {
+    options.grant_exec = granted(plugin, "exec");
+    if (granted(plugin, "network")) {
         ConnectPolicy policy;
-        policy.local_ports.insert(settings->second.allow_local_ports.begin(),
-                                  settings->second.allow_local_ports.end());
+        if (has_settings)
+            policy.local_ports.insert(settings->second.allow_local_ports.begin(),
+                                      settings->second.allow_local_ports.end());
         if (config_.radio.transport == config::Transport::tcp) {
             policy.radio_host = config_.radio.host;
             policy.radio_port = static_cast<std::uint16_t>(config_.radio.port);
