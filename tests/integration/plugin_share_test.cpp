@@ -275,3 +275,32 @@ TEST_CASE("install refuses what would not run here, each with its message, and c
         refused("https://git.example.invalid/someone/hello.git@v1.0.0", "is not a trusted source");
     }
 }
+
+TEST_CASE("the index shipped with meshbot installs echo from this repository at its pinned commit",
+          "[share]") {
+    TempDir work;
+    // The shipped index, pointed at this clone of the repository instead of its server.
+    const fs::path shipped = fs::path(MESHBOT_SOURCE_DIR) / "examples/plugin-index";
+    auto index = file_text(shipped / "meshbot-index.toml");
+    const auto pinned = index.substr(index.find("commit = \"") + 10, 40);
+    if (run({"git", "cat-file", "-e", pinned + "^{commit}"}, MESHBOT_SOURCE_DIR).code != 0) {
+        WARN("this source tree does not hold commit " << pinned
+                                                      << " (not a git clone, or a shallow one)");
+        return;
+    }
+    const std::string server = "https://github.com/meshbot/meshbot";
+    for (auto at = index.find(server); at != std::string::npos; at = index.find(server))
+        index.replace(at, server.size(), "file://" + std::string(MESHBOT_SOURCE_DIR));
+    work.write("index/meshbot-index.toml", index);
+    const auto config = work.write("meshbot.toml",
+                                   "[radio]\nhost = \"127.0.0.1\"\n[bot]\n"
+                                   "data_dir = \"data\"\n");
+    REQUIRE(plugin_cli(config, {"index", "add", (work.path() / "index").string()}).code == 0);
+    const auto installed =
+        plugin_cli(config, {"install", "echo", "--sdk", installed_sdk().string()});
+    INFO(installed.output);
+    REQUIRE(installed.code == 0);
+    CHECK_THAT(installed.output, Catch::Contains("takes the place of the one bundled"));
+    CHECK(fs::exists(work.path() / "data/plugins/echo/echo.so"));
+    CHECK_THAT(file_text(work.path() / "data/plugins.lock"), Catch::Contains("meshbot-bundled"));
+}
