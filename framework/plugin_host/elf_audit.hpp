@@ -25,11 +25,6 @@ namespace meshbot::plugins {
 // file, and for a file without section headers (which cannot be audited). Pure; any thread.
 std::vector<std::string> undefined_dynamic_symbols(const std::filesystem::path& so);
 
-// Why the ELF file cannot run in this process, e.g. "built for aarch64, this machine is
-// x86_64" (machine, class or byte order differ from this process's own executable), or ""
-// when it fits. Throws like undefined_dynamic_symbols for a file that is not ELF. Any thread.
-std::string foreign_machine(const std::filesystem::path& so);
-
 struct AuditResult {
     bool ok = true;                            // no network API imported
     std::vector<std::string> network_symbols;  // the imported ones, sorted

@@ -10,6 +10,7 @@
 #include "config/config_reader.hpp"
 #include "plugin_channel/plugin_checks.hpp"
 #include "plugin_host/elf_audit.hpp"
+#include "plugin_host/elf_compat.hpp"
 #include "plugin_host/plugin_folders.hpp"
 #include "plugin_host/plugin_lock.hpp"
 
@@ -292,8 +293,10 @@ bool PluginHost::prepare(PluginRecord& plugin) {
         return false;
     }
     try {
-        if (auto foreign = foreign_machine(m.library_path()); !foreign.empty()) {
-            fail(plugin, PluginState::failed_load, lib_path + ": " + foreign);
+        // Machine, OS/ABI and glibc/libstdc++ versions: refused here with a message naming
+        // both sides, rather than by dlopen with one that names neither.
+        if (auto unfit = elf_incompatibility(m.library_path()); !unfit.empty()) {
+            fail(plugin, PluginState::failed_load, lib_path + ": " + unfit);
             return false;
         }
     } catch (const std::exception& e) {

@@ -2,6 +2,7 @@
 
 #include "meshbot/abi.h"
 #include "plugin_host/elf_audit.hpp"
+#include "plugin_host/elf_compat.hpp"
 #include "plugin_host/file_digest.hpp"
 #include "plugin_share/share_error.hpp"
 
@@ -75,8 +76,8 @@ StagedPlugin check_staged(const fs::path& folder) {
         throw ShareError("refused: " + who + ": its library " + m.library +
                          " is missing (or not a regular file)");
     try {
-        if (const auto foreign = plugins::foreign_machine(library); !foreign.empty())
-            throw ShareError("refused: " + who + ": " + m.library + " is " + foreign);
+        if (const auto unfit = plugins::elf_incompatibility(library); !unfit.empty())
+            throw ShareError("refused: " + who + ": " + m.library + " cannot run here: " + unfit);
         const auto audit =
             plugins::audit_network_imports(plugins::undefined_dynamic_symbols(library));
         if (!audit.ok && !m.wants("network")) {

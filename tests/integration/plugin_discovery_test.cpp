@@ -1,6 +1,6 @@
 // Where the bot finds plugins without being told, and what `meshbot plugins` says about what
 // it found: the example config as a newcomer copies it, warnings for what matches nothing,
-// exit codes, and a library built for another machine.
+// exit codes, and a library built for another machine or a newer glibc.
 #include <catch2/catch.hpp>
 
 #include <elf.h>
@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "support/bot_process.hpp"
+#include "support/elf_forge.hpp"
 #include "support/sim_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -160,12 +161,7 @@ TEST_CASE("a plugin built for another machine is refused with both machines name
     const std::uint16_t foreign = EM_X86_64;
     const std::string expected = "built for x86_64, this machine is";
 #endif
-    {
-        std::fstream so(folder / "echo.so", std::ios::in | std::ios::out | std::ios::binary);
-        so.seekp(offsetof(Elf64_Ehdr, e_machine));
-        const char bytes[2] = {static_cast<char>(foreign & 0xff), static_cast<char>(foreign >> 8)};
-        so.write(bytes, 2);
-    }
+    forge_machine(folder / "echo.so", foreign);
     const auto config = dir.write(
         "meshbot.toml", config_for(sim, "dirs = [" + quoted(dir.path() / "foreign") + "]\n") +
                             "[bot]\ndata_dir = " + quoted(dir.path() / "data") + "\n");
@@ -174,4 +170,23 @@ TEST_CASE("a plugin built for another machine is refused with both machines name
     CHECK(listing.code == 1);
     CHECK_THAT(row(listing, "echo"), Catch::Contains("failed_load"));
     CHECK_THAT(listing.output, Catch::Contains("echo.so: " + expected));
+}
+
+TEST_CASE("a plugin that needs a newer glibc is refused with both versions named",
+          "[plugins][discovery]") {
+    SimProcess sim;
+    TempDir dir;
+    const auto folder = copy_echo(dir.path() / "newer");
+    const std::string forged = forge_needed_version(folder / "echo.so", "GLIBC_2.");
+    REQUIRE_FALSE(forged.empty());
+    const auto config = dir.write(
+        "meshbot.toml", config_for(sim, "dirs = [" + quoted(dir.path() / "newer") + "]\n") +
+                            "[bot]\ndata_dir = " + quoted(dir.path() / "data") + "\n");
+    const auto listing = list_plugins(config);
+    INFO(listing.output);
+    CHECK(listing.code == 1);
+    CHECK_THAT(row(listing, "echo"), Catch::Contains("failed_load"));
+    // Said before dlopen, which would only say "version `GLIBC_9...' not found".
+    CHECK_THAT(listing.output, Catch::Contains("echo.so: needs " + forged +
+                                               " (libc.so.6), this system has GLIBC_2."));
 }
