@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "support/bot_process.hpp"
+#include "support/elf_forge.hpp"
 #include "support/plugin_sources.hpp"
 #include "support/sim_process.hpp"
 #include "support/temp_dir.hpp"
@@ -237,12 +238,15 @@ TEST_CASE("install refuses what would not run here, each with its message, and c
 
     SECTION("a library built for another machine") {
         const auto package = make_package(built_template(), work.path(), [](const fs::path& dir) {
-            std::fstream so(dir / "hello.so", std::ios::in | std::ios::out | std::ios::binary);
-            so.seekp(offsetof(Elf64_Ehdr, e_machine));
-            const std::uint16_t aarch64 = EM_AARCH64;
-            so.write(reinterpret_cast<const char*>(&aarch64), sizeof aarch64);
+            forge_machine(dir / "hello.so", EM_AARCH64);
         });
         refused(package.string(), "built for aarch64, this machine is x86_64");
+    }
+    SECTION("a library that needs a newer glibc than this system's") {
+        const auto package = make_package(built_template(), work.path(), [](const fs::path& dir) {
+            REQUIRE(!forge_needed_version(dir / "hello.so", "GLIBC_2.").empty());
+        });
+        refused(package.string(), "this system has GLIBC_2.");
     }
     SECTION("a manifest for a newer plugin ABI") {
         const auto package = make_package(built_template(), work.path(), [](const fs::path& dir) {
