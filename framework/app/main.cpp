@@ -7,8 +7,10 @@
 #include <vector>
 
 #include "app/daemon.hpp"
+#include "app/plugin_info.hpp"
 #include "app/store_cli.hpp"
 #include "config/config_loader.hpp"
+#include "plugin_host/plugin_catalog.hpp"
 #include "radio/endpoint_registry.hpp"
 
 namespace po = boost::program_options;
@@ -20,10 +22,12 @@ constexpr int kExitConfig = 78;  // EX_CONFIG from sysexits.h
 
 const char* const kUsage =
     "usage: meshbot --config FILE                   run the bot\n"
-    "       meshbot --check-config FILE             validate FILE and exit\n"
+    "       meshbot --check-config FILE             validate FILE (and the plugin tables against\n"
+    "                                               their plugins' schemas) and exit\n"
     "       meshbot plugins --config FILE           list the plugins with their state (the\n"
     "                                               running bot's, or each probed in a runner)\n"
     "       meshbot plugin restart ID --config FILE  restart a plugin of the running bot\n"
+    "       meshbot plugin info ID --config FILE    a plugin's manifest and config keys\n"
     "       meshbot status --config FILE            the running bot's link, nodes and store;\n"
     "                                               exit 1 when keys are not being saved\n"
     "       meshbot nodes --config FILE [--json]    list the nodes in the node store\n"
@@ -88,7 +92,14 @@ int main(int argc, char** argv) {
     }
     if (vm.count("check-config")) {
         const auto path = vm["check-config"].as<std::string>();
-        if (!load(path)) return kExitConfig;
+        const auto loaded = load(path);
+        if (!loaded) return kExitConfig;
+        const auto plugins = meshbot::plugins::check_plugin_tables(loaded->config);
+        for (const auto& w : plugins.warnings)
+            std::cerr << "meshbot: warning: " << w << "\n";
+        for (const auto& e : plugins.errors)
+            std::cerr << "meshbot: " << e << "\n";
+        if (!plugins.errors.empty()) return kExitConfig;
         std::cout << path << ": ok\n";
         return 0;
     }
@@ -109,8 +120,8 @@ int main(int argc, char** argv) {
             return kExitUsage;
         }
     } else if (command == "plugin") {
-        if (words.size() != 3 || words[1] != "restart") {
-            std::cerr << "meshbot: usage: meshbot plugin restart ID --config FILE\n" << kUsage;
+        if (words.size() != 3 || (words[1] != "restart" && words[1] != "info")) {
+            std::cerr << "meshbot: usage: meshbot plugin restart|info ID --config FILE\n" << kUsage;
             return kExitUsage;
         }
     } else if (!command.empty() && command != "plugins" && command != "status") {
@@ -130,6 +141,8 @@ int main(int argc, char** argv) {
         meshbot::app::configure_logging(loaded->config.log);
         if (command == "plugins") return meshbot::app::list_plugins(loaded->config);
         if (command == "status") return meshbot::app::show_status(loaded->config);
+        if (command == "plugin" && words[1] == "info")
+            return meshbot::app::show_plugin_info(loaded->config, words[2]);
         if (command == "plugin") return meshbot::app::restart_plugin(loaded->config, words[2]);
         return meshbot::app::run_daemon(loaded->config);
     } catch (const std::exception& e) {

@@ -35,6 +35,8 @@ const char* to_string(PluginState state) {
             return "disabled_by_config";
         case PluginState::failed_manifest:
             return "failed_manifest";
+        case PluginState::failed_config:
+            return "failed_config";
         case PluginState::failed_load:
             return "failed_load";
         case PluginState::failed_version:
@@ -89,14 +91,8 @@ void PluginHost::load_all() {
             continue;
         }
         searched_.push_back(folder.path);
-        scan_folder(folder.path, seen, folder.configured);
-        std::vector<fs::path> children;
-        for (const auto& entry : fs::directory_iterator(folder.path, ec)) {
-            if (entry.is_directory()) children.push_back(entry.path());
-        }
-        std::sort(children.begin(), children.end());
-        for (const auto& child : children)
-            scan_folder(child, seen, folder.configured);
+        for (const auto& candidate : plugin_folders_in(folder.path))
+            scan_folder(candidate, seen, folder.configured);
     }
     std::vector<std::string> found;
     for (const auto& [id, library] : seen)
@@ -146,12 +142,7 @@ void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::p
     const fs::path manifest_file = folder / "plugin.toml";
     // A broken manifest names no id; the folder's (or file's) name stands in for it, so that
     // the operator's allow-list still decides whether its failure matters.
-    const auto wanted = [&](const std::string& id) {
-        const auto& allow = config_.plugins.enabled;
-        const auto s = config_.plugins.settings.find(id);
-        return (!allow || std::find(allow->begin(), allow->end(), id) != allow->end()) &&
-               !(s != config_.plugins.settings.end() && s->second.enabled == false);
-    };
+    const auto wanted = [&](const std::string& id) { return config_.plugins.wants(id); };
     std::error_code ec;
     if (!fs::exists(manifest_file, ec)) {
         for (const auto& entry : fs::directory_iterator(folder, ec)) {
@@ -269,6 +260,20 @@ bool PluginHost::prepare(PluginRecord& plugin) {
                  std::to_string(MB_ABI_MAJOR) + "." + std::to_string(MB_ABI_MINOR));
         return false;
     }
+    if (auto too_old = check_min_meshbot(m, MESHBOT_VERSION); !too_old.empty()) {
+        fail(plugin, PluginState::failed_version, std::move(too_old));
+        return false;
+    }
+    const auto settings = config_.plugins.settings.find(m.id);
+    const config::PluginSettings* table =
+        settings != config_.plugins.settings.end() ? &settings->second : nullptr;
+    const TableCheck check = validate_plugin_table(m.id, m.config_schema, table);
+    for (const auto& w : check.warnings)
+        warn(w);
+    if (!check.errors.empty()) {
+        fail(plugin, PluginState::failed_config, fmt::format("{}", fmt::join(check.errors, "\n")));
+        return false;
+    }
     try {
         if (auto foreign = foreign_machine(m.library_path()); !foreign.empty()) {
             fail(plugin, PluginState::failed_load, lib_path + ": " + foreign);
@@ -280,10 +285,9 @@ bool PluginHost::prepare(PluginRecord& plugin) {
     }
     if (!audit(plugin)) return false;
 
-    const auto settings = config_.plugins.settings.find(m.id);
     try {
-        if (settings != config_.plugins.settings.end())
-            plugin.config = PluginConfig(settings->second.table_toml, settings->second.positions);
+        if (table) plugin.config = PluginConfig(table->table_toml, table->positions);
+        plugin.config.add_defaults(m.config_schema);
     } catch (const std::exception& e) {
         fail(plugin, PluginState::failed_init, "[plugins." + m.id + "]: " + e.what());
         return false;
