@@ -76,7 +76,9 @@ void print_schema(const Manifest& m, const config::PluginSettings* settings) {
         } catch (const toml::parse_error&) {  // the loader wrote it; shown as unset then
         }
     }
+    // Only asked for keys the table holds, so `settings` is there.
     const auto where = [&](const std::string& key) {
+        if (settings == nullptr) return std::string();
         const auto found = settings->positions.find(key);
         return found == settings->positions.end() ? settings->where : found->second;
     };
