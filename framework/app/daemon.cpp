@@ -67,7 +67,11 @@ ControlReply plugin_table(const plugins::PluginHost& host) {
         out += fmt::format("{:<16} {:<18} {:<8} {:<8} {:<10} restarts {:<3} {} sandbox: {}\n", s.id,
                            plugins::to_string(s.state), s.version.empty() ? "-" : s.version,
                            isolation, pid, s.restarts, s.library.string(), sandbox);
-        if (!s.reason.empty()) out += fmt::format("{:<16} {}\n", "", s.reason);
+        // A reason of several lines (every bad value of a table) stays in the reason column.
+        std::string reason = s.reason;
+        for (auto at = reason.find('\n'); at != std::string::npos; at = reason.find('\n', at + 1))
+            reason.insert(at + 1, 17, ' ');
+        if (!reason.empty()) out += fmt::format("{:<16} {}\n", "", reason);
         if (!s.last_crash.empty()) out += fmt::format("{:<16} last crash: {}\n", "", s.last_crash);
     }
     for (const auto& warning : host.warnings())

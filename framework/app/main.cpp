@@ -10,6 +10,7 @@
 #include "app/plugin_cli.hpp"
 #include "app/store_cli.hpp"
 #include "config/config_loader.hpp"
+#include "plugin_host/plugin_catalog.hpp"
 #include "radio/endpoint_registry.hpp"
 
 namespace po = boost::program_options;
@@ -21,7 +22,8 @@ constexpr int kExitConfig = 78;  // EX_CONFIG from sysexits.h
 
 const char* const kUsage =
     "usage: meshbot --config FILE                   run the bot\n"
-    "       meshbot --check-config FILE             validate FILE and exit\n"
+    "       meshbot --check-config FILE             validate FILE (and the plugin tables against\n"
+    "                                               their plugins' schemas) and exit\n"
     "       meshbot plugins --config FILE           list the plugins with their state (the\n"
     "                                               running bot's, or each probed in a runner)\n"
     "       meshbot plugin restart|reload ID --config FILE\n"
@@ -108,7 +110,14 @@ int main(int argc, char** argv) {
     }
     if (vm.count("check-config")) {
         const auto path = vm["check-config"].as<std::string>();
-        if (!load(path)) return kExitConfig;
+        const auto loaded = load(path);
+        if (!loaded) return kExitConfig;
+        const auto plugins = meshbot::plugins::check_plugin_tables(loaded->config);
+        for (const auto& w : plugins.warnings)
+            std::cerr << "meshbot: warning: " << w << "\n";
+        for (const auto& e : plugins.errors)
+            std::cerr << "meshbot: " << e << "\n";
+        if (!plugins.errors.empty()) return kExitConfig;
         std::cout << path << ": ok\n";
         return 0;
     }

@@ -7,6 +7,7 @@
 
 #include "app/control_server.hpp"
 #include "app/daemon.hpp"
+#include "app/plugin_info.hpp"
 #include "plugin_host/manifest.hpp"
 #include "plugin_share/installer.hpp"
 #include "plugin_share/plugin_index.hpp"
@@ -33,6 +34,7 @@ const std::map<std::string, Verb> kVerbs = {
     {"index", {-1, false, false, false, false, false}},
     {"restart", {1, false, false, false, false, false}},
     {"reload", {1, false, false, false, false, false}},
+    {"info", {1, false, false, false, false, false}},
 };
 
 std::optional<std::string> ask_bot(const config::AppConfig& config, const std::string& request) {
@@ -119,6 +121,7 @@ std::string check_plugin_command(const PluginCommandLine& line) {
 int run_plugin_command(const PluginCommandLine& line, const config::AppConfig& config) {
     const auto& verb = line.words[1];
     if (verb == "restart") return restart_plugin(config, line.words[2]);
+    if (verb == "info") return show_plugin_info(config, line.words[2]);
     if (verb == "reload") {
         const auto answer = ask_bot(config, "plugin reload " + line.words[2]);
         if (!answer) {

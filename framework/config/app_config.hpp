@@ -2,12 +2,14 @@
 // The daemon's settings, as read from the TOML config file. Plain data: every default here
 // is the documented default in config/meshbot.example.toml.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace meshbot::config {
@@ -84,6 +86,11 @@ struct KeysConfig {
 // costs that runner only), or inside the bot's process (trusted plugins; a crash ends the bot).
 enum class Isolation { process, none };
 
+// The keys of a [plugins.<id>] table that are the host's (config_sections.cpp reads them); every
+// other key is the plugin's own, so a plugin's [config] schema may not declare these.
+inline constexpr std::string_view host_plugin_keys[] = {"enabled", "isolation", "grant_network",
+                                                        "grant_exec", "allow_local_ports"};
+
 struct PluginSettings {
     std::optional<bool> enabled;
     std::optional<bool> grant_network;  // lets a plugin whose manifest asks for `network` load
@@ -121,6 +128,12 @@ struct PluginsConfig {
     // None by default: a stranger's server is never contacted unless the operator says so.
     std::vector<std::string> trusted_sources;
 
+    // The operator asks for plugin `id`: no allow-list or listed in it, and not enabled = false.
+    bool wants(const std::string& id) const {
+        const auto s = settings.find(id);
+        return (!enabled || std::find(enabled->begin(), enabled->end(), id) != enabled->end()) &&
+               !(s != settings.end() && s->second.enabled == false);
+    }
     Isolation isolation_of(const std::string& id) const {
         const auto it = settings.find(id);
         return it != settings.end() && it->second.isolation ? *it->second.isolation : isolation;

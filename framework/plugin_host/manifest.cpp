@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
 #include <optional>
 #include <sstream>
@@ -103,6 +104,10 @@ public:
         errors_.push_back({pos.line, pos.column,
                            where(pos) + ": " + std::string(key) + ": " + std::string(problem)});
     }
+    void error_at(toml::source_position pos, std::string_view key, std::string_view problem) {
+        errors_.push_back({pos.line, pos.column,
+                           where(pos) + ": " + std::string(key) + ": " + std::string(problem)});
+    }
     void warn(toml::source_position pos, std::string text) {
         warnings_.push_back({pos.line, pos.column, where(pos) + ": " + std::move(text)});
     }
@@ -124,6 +129,8 @@ public:
     }
 
     const toml::node& node(std::string_view key) const { return *root_.get(key); }
+    const toml::node* find(std::string_view key) const { return root_.get(key); }
+    const std::string& source() const { return source_; }
 
     std::vector<std::string> finish() {
         if (!errors_.empty()) {
@@ -206,7 +213,237 @@ void read_permissions(Reader& r, const toml::array& array, Manifest& m) {
     }
 }
 
+// "MAJOR.MINOR.PATCH" into three numbers; nullopt when it is anything else.
+std::optional<std::tuple<unsigned, unsigned, unsigned>> parse_release(std::string_view v) {
+    const auto parts = split_dots(v);
+    if (parts.size() != 3) return std::nullopt;
+    unsigned numbers[3] = {0, 0, 0};
+    for (std::size_t i = 0; i < 3; ++i) {
+        if (!is_number(parts[i]) || parts[i].size() > 9) return std::nullopt;
+        for (const char c : parts[i])
+            numbers[i] = numbers[i] * 10 + static_cast<unsigned>(c - '0');
+    }
+    return std::tuple(numbers[0], numbers[1], numbers[2]);
+}
+
+// The shape of an SPDX license expression (SPDX 2.3, annex D): license ids (an optional '+'
+// after one), LicenseRef-/DocumentRef- ids, AND, OR, WITH and parentheses. The ids are not
+// looked up: a new SPDX id must not make a manifest invalid.
+class SpdxShape {
+public:
+    explicit SpdxShape(std::string_view text) {
+        for (std::size_t i = 0; i < text.size();) {
+            const char c = text[i];
+            if (c == ' ' || c == '\t') {
+                ++i;
+            } else if (c == '(' || c == ')') {
+                tokens_.emplace_back(text.substr(i++, 1));
+            } else if (is_id_char(c)) {
+                const std::size_t start = i;
+                while (i < text.size() && (is_id_char(text[i]) || text[i] == '+'))
+                    ++i;
+                tokens_.emplace_back(text.substr(start, i - start));
+            } else {
+                problem_ = "unexpected character '" + std::string(1, c) + "'";
+                return;
+            }
+        }
+        if (tokens_.empty()) {
+            problem_ = "is empty";
+            return;
+        }
+        expression();
+        if (problem_.empty() && at_ < tokens_.size()) fail("unexpected");
+    }
+    // "" when the text has the shape of an expression.
+    const std::string& problem() const { return problem_; }
+
+private:
+    static bool is_id_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '-' || c == ':';
+    }
+    static bool is_operator(std::string_view t) { return t == "AND" || t == "OR" || t == "WITH"; }
+    std::string_view peek() const { return at_ < tokens_.size() ? tokens_[at_] : ""; }
+    void fail(std::string_view what) {
+        if (!problem_.empty()) return;
+        const std::string_view t = peek();
+        if (t == "and" || t == "or" || t == "with")
+            problem_ = "operators are written AND, OR and WITH, not '" + std::string(t) + "'";
+        else
+            problem_ = std::string(what) + (t.empty() ? " end" : " '" + std::string(t) + "'");
+    }
+    void expression() {
+        term();
+        while (problem_.empty() && peek() == "OR") {
+            ++at_;
+            term();
+        }
+    }
+    void term() {
+        factor();
+        while (problem_.empty() && peek() == "AND") {
+            ++at_;
+            factor();
+        }
+    }
+    void factor() {
+        if (peek() == "(") {
+            ++at_;
+            expression();
+            if (!problem_.empty()) return;
+            if (peek() != ")") return fail("expected ')' at");
+            ++at_;
+            return;
+        }
+        if (!license_id(false)) return;
+        if (peek() == "WITH") {
+            ++at_;
+            license_id(true);
+        }
+    }
+    bool license_id(bool exception) {
+        const std::string_view t = peek();
+        const auto plus = t.find('+');
+        const bool bad_plus = plus != std::string_view::npos && (exception || plus + 1 != t.size());
+        if (t.empty() || t == "(" || t == ")" || is_operator(t) || bad_plus || t == "+") {
+            fail(exception ? "expected an exception id after WITH, got"
+                           : "expected a license id, got");
+            return false;
+        }
+        ++at_;
+        return true;
+    }
+
+    std::vector<std::string_view> tokens_;
+    std::size_t at_ = 0;
+    std::string problem_;
+};
+
+bool has_space_or_control(std::string_view s) {
+    return std::any_of(s.begin(), s.end(),
+                       [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7F; });
+}
+
+// scheme://host... with one of `schemes`.
+bool is_url(std::string_view url, std::initializer_list<std::string_view> schemes) {
+    const auto sep = url.find("://");
+    if (sep == std::string_view::npos || has_space_or_control(url)) return false;
+    if (std::find(schemes.begin(), schemes.end(), url.substr(0, sep)) == schemes.end())
+        return false;
+    std::string_view host = url.substr(sep + 3);
+    host = host.substr(0, host.find_first_of("/?#"));
+    if (const auto at = host.rfind('@'); at != std::string_view::npos) host = host.substr(at + 1);
+    host = host.substr(0, host.find(':'));
+    return !host.empty();
+}
+
+// git's scp-like form: user@host:path.
+bool is_scp_like(std::string_view url) {
+    const auto at = url.find('@');
+    const auto colon = url.find(':');
+    return !has_space_or_control(url) && url.find("://") == std::string_view::npos &&
+           at != std::string_view::npos && at > 0 && colon != std::string_view::npos &&
+           colon > at + 1 && colon + 1 < url.size();
+}
+
+void read_license(Reader& r, Manifest& m) {
+    auto license = r.string("license", false);
+    if (!license) return;
+    SpdxShape shape(*license);
+    if (!shape.problem().empty())
+        r.error(r.node("license"), "license",
+                "\"" + *license +
+                    "\" is not an SPDX expression like \"MIT\" or \"Apache-2.0 OR "
+                    "MIT\" (" +
+                    shape.problem() + ")");
+    else
+        m.license = std::move(*license);
+}
+
+void read_authors(Reader& r, Manifest& m) {
+    const toml::node* node = r.find("authors");
+    if (!node) return;
+    const auto* array = node->as_array();
+    if (!array) {
+        r.error(*node, "authors",
+                "expected an array of strings like [\"Name <mail>\"], got " + describe(*node));
+        return;
+    }
+    for (const auto& element : *array) {
+        const auto* str = element.as_string();
+        if (!str) {
+            r.error(element, "authors", "expected a string, got " + describe(element));
+            continue;
+        }
+        const std::string& a = str->get();
+        const auto open = a.find('<');
+        const bool good_mail =
+            open == std::string::npos ||
+            (open > 0 && a.back() == '>' && a.find('@', open) != std::string::npos &&
+             a.find('<', open + 1) == std::string::npos);
+        if (a.find_first_not_of(" \t") == std::string::npos)
+            r.error(element, "authors", "an author must not be empty");
+        else if (a.find_first_of("\r\n") != std::string::npos)
+            r.error(element, "authors", "an author must be one line");
+        else if (!good_mail)
+            r.error(element, "authors",
+                    "expected \"Name\" or \"Name <mail@host>\", got " + describe(element));
+        else
+            m.authors.push_back(a);
+    }
+}
+
+void read_links(Reader& r, Manifest& m) {
+    if (auto homepage = r.string("homepage", false)) {
+        if (is_url(*homepage, {"https", "http"}))
+            m.homepage = std::move(*homepage);
+        else
+            r.error(r.node("homepage"), "homepage",
+                    "expected an http(s) URL like \"https://example.org/plugin\", got " +
+                        describe(r.node("homepage")));
+    }
+    if (auto source = r.string("source", false)) {
+        if (is_url(*source, {"https", "http", "git", "ssh", "git+ssh", "git+https"}) ||
+            is_scp_like(*source))
+            m.source = std::move(*source);
+        else
+            r.error(r.node("source"), "source",
+                    "expected a URL of the code (https://, git://, ssh:// or git@host:path), "
+                    "got " +
+                        describe(r.node("source")));
+    }
+}
+
+void read_min_meshbot(Reader& r, Manifest& m) {
+    auto min = r.string("min_meshbot", false, " like \"1.2.0\"");
+    if (!min) return;
+    if (parse_release(*min))
+        m.min_meshbot = std::move(*min);
+    else
+        r.error(r.node("min_meshbot"), "min_meshbot",
+                "\"" + *min + "\" is not a version MAJOR.MINOR.PATCH (e.g. \"0.1.0\")");
+}
+
+void read_schema(Reader& r, Manifest& m) {
+    const toml::node* node = r.find("config");
+    if (!node) return;
+    m.config_schema =
+        read_config_schema(*node, r.source(),
+                           [&r](toml::source_position at, const std::string& key,
+                                const std::string& problem) { r.error_at(at, key, problem); });
+}
+
 }  // namespace
+
+std::string check_min_meshbot(const Manifest& m, std::string_view host_version) {
+    const auto needs = parse_release(m.min_meshbot);
+    if (!needs) return {};
+    const auto core = host_version.substr(0, host_version.find_first_of("-+"));
+    const auto host = parse_release(core);
+    if (host && *host >= *needs) return {};
+    return "needs meshbot >= " + m.min_meshbot + ", this is " + std::string(host_version);
+}
 
 bool Manifest::wants(std::string_view permission) const {
     return std::find(permissions.begin(), permissions.end(), permission) != permissions.end();
@@ -262,17 +499,25 @@ ManifestLoad parse_manifest(std::string_view toml_text, const std::filesystem::p
                 *permissions, "permissions",
                 "expected an array of strings like [\"network\"], got " + describe(*permissions));
     }
+    read_license(r, m);
+    read_authors(r, m);
+    read_links(r, m);
+    read_min_meshbot(r, m);
+    read_schema(r, m);
 
     // Unknown keys are ignored, so a manifest written for a newer host still loads; the
     // warning catches typos ("permisions").
-    static constexpr std::string_view known_keys[] = {
-        "id", "name", "version", "api_version", "description", "library", "permissions"};
+    static const std::vector<std::string> known_keys = {
+        "id",      "name",    "version",  "api_version", "description", "library", "permissions",
+        "license", "authors", "homepage", "source",      "min_meshbot", "config"};
     for (const auto& [key, value] : root) {
-        if (std::find(std::begin(known_keys), std::end(known_keys), key.str()) ==
-            std::end(known_keys))
-            r.warn(key.source().begin, std::string("unknown ") +
-                                           (value.is_table() ? "table" : "key") + " '" +
-                                           std::string(key.str()) + "' (ignored)");
+        if (std::find(known_keys.begin(), known_keys.end(), key.str()) != known_keys.end())
+            continue;
+        const auto hint = config::detail::close_match(key.str(), known_keys);
+        r.warn(key.source().begin, std::string("unknown ") + (value.is_table() ? "table" : "key") +
+                                       " '" + std::string(key.str()) + "' (ignored" +
+                                       (hint.empty() ? "" : ", did you mean '" + hint + "'?") +
+                                       ")");
     }
     result.warnings = r.finish();
     return result;

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "plugin_host/config_schema.hpp"
+
 namespace meshbot::plugins {
 
 // A manifest problem; what() reads "file:line:column: key: problem" (one line per problem),
@@ -29,6 +31,16 @@ struct Manifest {
     std::vector<std::string> permissions;  // known values only, in file order, no duplicates
     std::filesystem::path dir;             // the folder holding plugin.toml
 
+    // What it is, for people sharing it; each may be empty.
+    std::string license;               // an SPDX expression: "MIT", "Apache-2.0 OR MIT"
+    std::vector<std::string> authors;  // "Name <mail>" each
+    std::string homepage;              // an http(s) URL
+    std::string source;                // where its code is: an http(s), git or ssh URL
+    std::string min_meshbot;           // the oldest meshbot it runs in, "MAJOR.MINOR.PATCH"
+    // The schema of its [plugins.<id>] table ([config]), in file order; empty: none declared,
+    // and the host checks nothing of the table.
+    std::vector<ConfigKeySpec> config_schema;
+
     bool wants(std::string_view permission) const;
     std::filesystem::path library_path() const { return dir / library; }
 };
@@ -41,6 +53,10 @@ struct ManifestLoad {
 // The permissions a manifest may ask for. An unknown one is an error rather than a warning:
 // a typo in a permission must not silently load a plugin without it (or with more).
 inline constexpr std::string_view known_permissions[] = {"network", "exec"};
+
+// "" when a host of version `host_version` ("MAJOR.MINOR.PATCH", a -pre or +build part ignored)
+// is new enough for `m`, else "needs meshbot >= X, this is Y".
+std::string check_min_meshbot(const Manifest& m, std::string_view host_version);
 
 // Throws ManifestError for a missing or unreadable file, a TOML syntax error or a bad value;
 // reports every bad value at once. Pure apart from reading `file`; any thread.

@@ -6,6 +6,19 @@ PluginConfig::PluginConfig(const std::string& toml_text,
                            std::map<std::string, std::string> positions)
     : table_(toml::parse(toml_text)), positions_(std::move(positions)) {}
 
+void PluginConfig::add_defaults(const std::vector<ConfigKeySpec>& schema) {
+    for (const auto& spec : schema) {
+        const toml::node* value = spec.default_value();
+        if (value == nullptr || table_.contains(spec.key)) continue;
+        table_.insert(spec.key, *value);
+        positions_[spec.key] = spec.default_where;
+        if (const auto* array = value->as_array()) {
+            for (std::size_t i = 0; i < array->size(); ++i)
+                positions_[spec.key + "[" + std::to_string(i) + "]"] = spec.default_where;
+        }
+    }
+}
+
 mb_value PluginConfig::get(std::string_view path) const {
     mb_value out{};
     out.struct_size = sizeof out;

@@ -6,8 +6,10 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "meshbot/abi.h"
+#include "plugin_host/config_schema.hpp"
 
 namespace meshbot::plugins {
 
@@ -20,6 +22,10 @@ public:
     // is in the operator's file (by path); throws toml::parse_error.
     explicit PluginConfig(const std::string& toml_text,
                           std::map<std::string, std::string> positions = {});
+
+    // Every key of `schema` the table leaves out reads as the key's default (and its `where` is the
+    // default's place in plugin.toml): the schema is the one home of a plugin's defaults.
+    void add_defaults(const std::vector<ConfigKeySpec>& schema);
 
     // Paths: "key", "table.key", "list[2]". MB_VALUE_NONE when absent. `where` is the value's
     // "file:line:column" when known.

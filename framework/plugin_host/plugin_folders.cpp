@@ -58,6 +58,17 @@ std::vector<SearchFolder> search_folders(const config::PluginsConfig& plugins,
     return out;
 }
 
+std::vector<fs::path> plugin_folders_in(const fs::path& folder) {
+    std::vector<fs::path> children;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(folder, ec)) {
+        if (entry.is_directory(ec)) children.push_back(entry.path());
+    }
+    std::sort(children.begin(), children.end());
+    children.insert(children.begin(), folder);
+    return children;
+}
+
 fs::path private_folder(const fs::path& data_dir, const std::string& id) {
     return data_dir / "plugin-data" / id;
 }

@@ -32,6 +32,11 @@ std::filesystem::path user_plugin_folder(const std::filesystem::path& data_dir);
 std::vector<SearchFolder> search_folders(const config::PluginsConfig& plugins,
                                          const std::filesystem::path& data_dir);
 
+// The folders under search folder `folder` that may hold a plugin (a plugin.toml, or a stray
+// .so): `folder` itself, then its subfolders sorted by name, the order that decides which of two
+// plugins with one id wins.
+std::vector<std::filesystem::path> plugin_folders_in(const std::filesystem::path& folder);
+
 // The one folder plugin `id` may write (data_dir/plugin-data/<id>/), and its key-value store
 // beside it: outside every folder searched for plugins, so a plugin can never write a plugin.
 std::filesystem::path private_folder(const std::filesystem::path& data_dir, const std::string& id);

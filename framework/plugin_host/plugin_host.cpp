@@ -10,7 +10,7 @@
 #include "config/config_reader.hpp"
 #include "plugin_channel/plugin_checks.hpp"
 #include "plugin_host/elf_audit.hpp"
-#include "plugin_host/elf_compat.hpp"
+#include "plugin_host/library_checks.hpp"
 #include "plugin_host/plugin_folders.hpp"
 #include "plugin_host/plugin_lock.hpp"
 
@@ -37,6 +37,8 @@ const char* to_string(PluginState state) {
             return "disabled_by_config";
         case PluginState::failed_manifest:
             return "failed_manifest";
+        case PluginState::failed_config:
+            return "failed_config";
         case PluginState::failed_load:
             return "failed_load";
         case PluginState::failed_version:
@@ -91,14 +93,8 @@ void PluginHost::load_all() {
             continue;
         }
         searched_.push_back(folder.path);
-        scan_folder(folder.path, seen, folder.configured);
-        std::vector<fs::path> children;
-        for (const auto& entry : fs::directory_iterator(folder.path, ec)) {
-            if (entry.is_directory()) children.push_back(entry.path());
-        }
-        std::sort(children.begin(), children.end());
-        for (const auto& child : children)
-            scan_folder(child, seen, folder.configured);
+        for (const auto& candidate : plugin_folders_in(folder.path))
+            scan_folder(candidate, seen, folder.configured);
     }
     std::vector<std::string> found;
     for (const auto& [id, library] : seen)
@@ -148,12 +144,7 @@ void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::p
     const fs::path manifest_file = folder / "plugin.toml";
     // A broken manifest names no id; the folder's (or file's) name stands in for it, so that
     // the operator's allow-list still decides whether its failure matters.
-    const auto wanted = [&](const std::string& id) {
-        const auto& allow = config_.plugins.enabled;
-        const auto s = config_.plugins.settings.find(id);
-        return (!allow || std::find(allow->begin(), allow->end(), id) != allow->end()) &&
-               !(s != config_.plugins.settings.end() && s->second.enabled == false);
-    };
+    const auto wanted = [&](const std::string& id) { return config_.plugins.wants(id); };
     std::error_code ec;
     if (!fs::exists(manifest_file, ec)) {
         for (const auto& entry : fs::directory_iterator(folder, ec)) {
@@ -279,28 +270,21 @@ std::string PluginHost::grant_source(const PluginRecord& plugin,
 // The checks that need no plugin code, then the plugin's config and store. False: failed.
 bool PluginHost::prepare(PluginRecord& plugin) {
     const Manifest& m = *plugin.manifest;
-    const std::string lib_path = m.library_path().string();
-    std::error_code ec;
-    if (!fs::exists(m.library_path(), ec)) {
-        fail(plugin, PluginState::failed_load, lib_path + ": library not found");
+    if (auto refused = check_library(m)) {
+        fail(plugin,
+             refused->kind == LibraryRefusal::Kind::version ? PluginState::failed_version
+                                                            : PluginState::failed_load,
+             std::move(refused->reason));
         return false;
     }
-    if (m.api_major != MB_ABI_MAJOR || m.api_minor > MB_ABI_MINOR) {
-        fail(plugin, PluginState::failed_version,
-             lib_path + ": manifest api_version " + std::to_string(m.api_major) + "." +
-                 std::to_string(m.api_minor) + " does not fit this host's " +
-                 std::to_string(MB_ABI_MAJOR) + "." + std::to_string(MB_ABI_MINOR));
-        return false;
-    }
-    try {
-        // Machine, OS/ABI and glibc/libstdc++ versions: refused here with a message naming
-        // both sides, rather than by dlopen with one that names neither.
-        if (auto unfit = elf_incompatibility(m.library_path()); !unfit.empty()) {
-            fail(plugin, PluginState::failed_load, lib_path + ": " + unfit);
-            return false;
-        }
-    } catch (const std::exception& e) {
-        fail(plugin, PluginState::failed_load, e.what());
+    const auto settings = config_.plugins.settings.find(m.id);
+    const config::PluginSettings* table =
+        settings != config_.plugins.settings.end() ? &settings->second : nullptr;
+    const TableCheck check = validate_plugin_table(m.id, m.config_schema, table);
+    for (const auto& w : check.warnings)
+        warn(w);
+    if (!check.errors.empty()) {
+        fail(plugin, PluginState::failed_config, fmt::format("{}", fmt::join(check.errors, "\n")));
         return false;
     }
     plugin.install_grants.clear();
@@ -312,10 +296,9 @@ bool PluginHost::prepare(PluginRecord& plugin) {
     }
     if (!audit(plugin)) return false;
 
-    const auto settings = config_.plugins.settings.find(m.id);
     try {
-        if (settings != config_.plugins.settings.end())
-            plugin.config = PluginConfig(settings->second.table_toml, settings->second.positions);
+        if (table) plugin.config = PluginConfig(table->table_toml, table->positions);
+        plugin.config.add_defaults(m.config_schema);
     } catch (const std::exception& e) {
         fail(plugin, PluginState::failed_init, "[plugins." + m.id + "]: " + e.what());
         return false;

@@ -41,6 +41,7 @@ enum class PluginState {
     crashed,  // its runner died; it restarts after a backoff
     disabled_by_config,
     failed_manifest,  // plugin.toml missing or malformed
+    failed_config,    // its [plugins.<id>] table breaks the manifest's [config] schema
     failed_load,      // dlopen failed, or no entry point
     failed_version,
     failed_audit,

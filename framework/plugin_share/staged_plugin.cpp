@@ -1,9 +1,8 @@
 #include "plugin_share/staged_plugin.hpp"
 
-#include "meshbot/abi.h"
 #include "plugin_host/elf_audit.hpp"
-#include "plugin_host/elf_compat.hpp"
 #include "plugin_host/file_digest.hpp"
+#include "plugin_host/library_checks.hpp"
 #include "plugin_share/share_error.hpp"
 
 namespace meshbot::share {
@@ -61,23 +60,10 @@ StagedPlugin check_staged(const fs::path& folder) {
     }
     const auto& m = staged.manifest;
     const auto who = "plugin " + m.id + " " + m.version;
-    if (m.api_major != MB_ABI_MAJOR || m.api_minor > MB_ABI_MINOR)
-        throw ShareError("refused: " + who + " is built for plugin ABI " +
-                         std::to_string(m.api_major) + "." + std::to_string(m.api_minor) +
-                         ", this meshbot " MESHBOT_VERSION " has ABI " +
-                         std::to_string(MB_ABI_MAJOR) + "." + std::to_string(MB_ABI_MINOR) +
-                         (m.api_major > MB_ABI_MAJOR ||
-                                  (m.api_major == MB_ABI_MAJOR && m.api_minor > MB_ABI_MINOR)
-                              ? ": upgrade meshbot first"
-                              : ": the plugin needs rebuilding against this SDK"));
+    if (const auto refused = plugins::check_library(m))
+        throw ShareError("refused: " + who + ": " + refused->reason);
     const auto library = m.library_path();
-    std::error_code ec;
-    if (!fs::is_regular_file(fs::symlink_status(library, ec)))
-        throw ShareError("refused: " + who + ": its library " + m.library +
-                         " is missing (or not a regular file)");
     try {
-        if (const auto unfit = plugins::elf_incompatibility(library); !unfit.empty())
-            throw ShareError("refused: " + who + ": " + m.library + " cannot run here: " + unfit);
         const auto audit =
             plugins::audit_network_imports(plugins::undefined_dynamic_symbols(library));
         if (!audit.ok && !m.wants("network")) {

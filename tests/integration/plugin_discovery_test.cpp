@@ -55,13 +55,14 @@ std::string row(const Listing& listing, const std::string& id) {
     return {};
 }
 
-// A copy of the built echo plugin in `folder`/echo, its manifest given `extra` lines.
+// A copy of the built echo plugin in `folder`/echo, its manifest given `extra` top-level lines
+// (first, so that they do not land in the manifest's last table).
 fs::path copy_echo(const fs::path& folder, const std::string& extra = {}) {
     const fs::path target = folder / "echo";
     fs::create_directories(target);
     fs::copy_file(build_dir() / "plugins/echo/echo.so", target / "echo.so");
     std::ofstream(target / "plugin.toml")
-        << file_text(build_dir() / "plugins/echo/plugin.toml") << extra;
+        << extra << file_text(build_dir() / "plugins/echo/plugin.toml");
     return target;
 }
 
@@ -121,7 +122,8 @@ TEST_CASE("meshbot plugins shows its warnings and exits non-zero when an enabled
     CHECK_THAT(listing.output,
                Catch::Contains("warning: folder " + (dir.path() / "missing").string() +
                                " (in [plugins] dirs) does not exist"));
-    CHECK_THAT(listing.output, Catch::Contains("unknown key 'licence'"));
+    CHECK_THAT(listing.output,
+               Catch::Contains("unknown key 'licence' (ignored, did you mean 'license'?)"));
     CHECK_THAT(listing.output,
                Catch::Contains("'monitr' is listed in [plugins] enabled but was not found "
                                "(did you mean 'monitor'?)"));

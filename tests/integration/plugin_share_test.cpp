@@ -254,7 +254,7 @@ TEST_CASE("install refuses what would not run here, each with its message, and c
                 << "id = \"hello\"\nname = \"Hello\"\nversion = \"1.0.0\"\n"
                    "api_version = \"1.99\"\n";
         });
-        refused(package.string(), "upgrade meshbot first");
+        refused(package.string(), "it needs a newer meshbot");
     }
     SECTION("a file that does not match the checksum list") {
         const auto package =

@@ -221,15 +221,21 @@ TEST_CASE("Permissions: known values only, as an array of strings", "[manifest]"
               "plugins/echo/plugin.toml:5:27: permissions: \"network\" is listed twice"});
 }
 
-TEST_CASE("Unknown keys are ignored with a warning", "[manifest]") {
+TEST_CASE("Unknown keys are ignored with a warning that suggests a known one", "[manifest]") {
     const auto result = parse(minimal +
                               "permisions = [\"network\"]\n"
-                              "[config]\n"
+                              "licence = \"MIT\"\n"
+                              "[settings]\n"
                               "channel = 1\n");
     CHECK(result.manifest.permissions.empty());
-    CHECK(result.warnings == std::vector<std::string>{
-                                 "plugins/echo/plugin.toml:5:1: unknown key 'permisions' (ignored)",
-                                 "plugins/echo/plugin.toml:6:2: unknown table 'config' (ignored)"});
+    CHECK(result.manifest.license.empty());
+    CHECK(result.warnings ==
+          std::vector<std::string>{
+              "plugins/echo/plugin.toml:5:1: unknown key 'permisions' (ignored, did you mean "
+              "'permissions'?)",
+              "plugins/echo/plugin.toml:6:1: unknown key 'licence' (ignored, did you mean "
+              "'license'?)",
+              "plugins/echo/plugin.toml:7:2: unknown table 'settings' (ignored)"});
 }
 
 TEST_CASE("Several problems are reported at once, in file order", "[manifest]") {
