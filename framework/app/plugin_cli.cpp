@@ -72,8 +72,9 @@ int search_command(const PluginCommandLine& line, const config::AppConfig& confi
         }
         for (const auto& [index, entry] : found) {
             std::string newest;
-            for (const auto& v : entry.versions)
-                newest = v.version > newest ? v.version : newest;
+            for (const auto& v : entry.versions) {
+                if (newest.empty() || plugins::version_older(newest, v.version)) newest = v.version;
+            }
             std::cout << entry.id << " " << newest << "  (" << entry.license << ", index " << index
                       << ")\n  " << entry.description << "\n";
         }

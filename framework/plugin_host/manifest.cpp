@@ -445,6 +445,17 @@ std::string check_min_meshbot(const Manifest& m, std::string_view host_version) 
     return "needs meshbot >= " + m.min_meshbot + ", this is " + std::string(host_version);
 }
 
+bool version_older(std::string_view a, std::string_view b) {
+    const auto core = [](std::string_view v) { return v.substr(0, v.find_first_of("-+")); };
+    const auto ra = parse_release(core(a)), rb = parse_release(core(b));
+    if (!ra || !rb) return a < b;
+    if (*ra != *rb) return *ra < *rb;
+    // A pre-release comes before its release: 1.2.0-rc1 < 1.2.0.
+    const bool pre_a = core(a).size() < a.size() && a[core(a).size()] == '-';
+    const bool pre_b = core(b).size() < b.size() && b[core(b).size()] == '-';
+    return pre_a && !pre_b;
+}
+
 bool Manifest::wants(std::string_view permission) const {
     return std::find(permissions.begin(), permissions.end(), permission) != permissions.end();
 }

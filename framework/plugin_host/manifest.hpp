@@ -58,6 +58,10 @@ inline constexpr std::string_view known_permissions[] = {"network", "exec"};
 // is new enough for `m`, else "needs meshbot >= X, this is Y".
 std::string check_min_meshbot(const Manifest& m, std::string_view host_version);
 
+// Whether version `a` comes before `b` (MAJOR.MINOR.PATCH as numbers, a pre-release before its
+// release); text order for anything that is not a version. Pure.
+bool version_older(std::string_view a, std::string_view b);
+
 // Throws ManifestError for a missing or unreadable file, a TOML syntax error or a bad value;
 // reports every bad value at once. Pure apart from reading `file`; any thread.
 ManifestLoad load_manifest(const std::filesystem::path& file);

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "config/text_file.hpp"
+#include "plugin_host/manifest.hpp"
 #include "plugin_share/git_build.hpp"
 #include "plugin_share/plugin_source.hpp"
 #include "plugin_share/share_error.hpp"
@@ -56,22 +57,6 @@ bool is_sha256(std::string_view t) {
 bool is_version(std::string_view t) {
     return !t.empty() && std::isdigit(static_cast<unsigned char>(t.front())) &&
            std::count(t.begin(), t.end(), '.') >= 2;
-}
-
-// MAJOR.MINOR.PATCH compared as numbers; a pre-release sorts before its release.
-bool older(const std::string& a, const std::string& b) {
-    const auto parts = [](const std::string& v) {
-        std::vector<long> out;
-        std::istringstream in(v.substr(0, v.find_first_of("-+")));
-        std::string part;
-        while (std::getline(in, part, '.'))
-            out.push_back(std::strtol(part.c_str(), nullptr, 10));
-        return out;
-    };
-    const auto pa = parts(a), pb = parts(b);
-    if (pa != pb) return pa < pb;
-    const bool pre_a = a.find('-') != std::string::npos, pre_b = b.find('-') != std::string::npos;
-    return pre_a && !pre_b;
 }
 
 std::string machine() {
@@ -240,7 +225,7 @@ IndexedSource IndexSet::lookup(const PluginSource& wanted) const {
             for (const auto& v : entry.versions) {
                 if (!v.package.empty() && !v.arch.empty() && v.arch != here) continue;
                 if (!wanted.ref.empty() && v.version != wanted.ref) continue;
-                if (!best || older(best->version, v.version)) best = &v;
+                if (!best || plugins::version_older(best->version, v.version)) best = &v;
             }
             if (!best)
                 throw ShareError("the index " + index.name + " has no " + wanted.location +

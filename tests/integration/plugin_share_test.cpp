@@ -256,6 +256,14 @@ TEST_CASE("install refuses what would not run here, each with its message, and c
         });
         refused(package.string(), "it needs a newer meshbot");
     }
+    SECTION("a manifest whose [config] schema is broken") {
+        const auto package = make_package(built_template(), work.path(), [](const fs::path& dir) {
+            std::ofstream(dir / "plugin.toml", std::ios::app)
+                << "\n[config.greeting]\ntype = \"strnig\"\nhelp = \"the greeting\"\n";
+        });
+        refused(package.string(), "plugin.toml:");
+        refused(package.string(), "strnig");
+    }
     SECTION("a file that does not match the checksum list") {
         const auto package =
             make_package(built_template(), work.path(), nullptr, [](const fs::path& dir) {
