@@ -10,6 +10,7 @@
 #include "config/config_reader.hpp"
 #include "plugin_host/plugin_catalog.hpp"
 #include "plugin_host/plugin_folders.hpp"
+#include "plugin_host/plugin_lock.hpp"
 
 namespace meshbot::app {
 namespace {
@@ -65,6 +66,23 @@ void print_manifest(const Manifest& m) {
     line("min_meshbot", or_none(m.min_meshbot));
     line("permissions", m.permissions.empty() ? "none" : joined(m.permissions, ", "));
     line("folder", m.dir.string());
+}
+
+// Where an installed plugin came from (plugins.lock), when `meshbot plugin install` put it there.
+void print_provenance(const config::AppConfig& config, const Manifest& m) {
+    try {
+        const auto entries = plugins::read_lock(plugins::lock_file(config.bot.data_dir));
+        const auto* entry = plugins::find_entry(entries, m.id);
+        if (!entry || m.dir != plugins::user_plugin_folder(config.bot.data_dir) / m.id) return;
+        std::printf("%-13s%s %s%s%s, %s\n", "installed", entry->kind.c_str(), entry->source.c_str(),
+                    entry->ref.empty() ? "" : (" at " + entry->ref).c_str(),
+                    entry->commit.empty() ? "" : (" (commit " + entry->commit + ")").c_str(),
+                    entry->installed_at.c_str());
+        if (!entry->granted.empty())
+            std::printf("%-13s%s\n", "granted", joined(entry->granted, ", ").c_str());
+    } catch (const plugins::LockError& e) {
+        std::fprintf(stderr, "meshbot: warning: %s\n", e.what());
+    }
 }
 
 // The keys of [plugins.<id>] with the schema: each with its rules, then the operator's value.
@@ -139,6 +157,7 @@ int show_plugin_info(const config::AppConfig& config, const std::string& id) {
     for (const auto& w : plugin->warnings)
         std::fprintf(stderr, "meshbot: warning: %s\n", w.c_str());
     print_manifest(*plugin->manifest);
+    print_provenance(config, *plugin->manifest);
     const auto settings = config.plugins.settings.find(id);
     print_schema(*plugin->manifest,
                  settings == config.plugins.settings.end() ? nullptr : &settings->second);

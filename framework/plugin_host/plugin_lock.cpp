@@ -7,6 +7,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "config/config_reader.hpp"
 #include "config/text_file.hpp"
 #include "plugin_host/file_digest.hpp"
 #include "plugin_host/plugin_folders.hpp"
@@ -20,8 +21,7 @@ namespace {
 constexpr std::int64_t kFormat = 1;
 
 std::string where(const fs::path& file, const toml::node& node) {
-    const auto& begin = node.source().begin;
-    return file.string() + ":" + std::to_string(begin.line) + ":" + std::to_string(begin.column);
+    return config::detail::position(file.string(), node.source().begin);
 }
 
 std::string text(const fs::path& file, const toml::table& table, const char* key, bool required) {
@@ -52,9 +52,8 @@ std::vector<LockEntry> read_lock(const fs::path& file) {
     try {
         root = toml::parse(*content, file.string());
     } catch (const toml::parse_error& e) {
-        const auto& begin = e.source().begin;
-        throw LockError(file.string() + ":" + std::to_string(begin.line) + ":" +
-                        std::to_string(begin.column) + ": " + std::string(e.description()));
+        throw LockError(config::detail::position(file.string(), e.source().begin) + ": " +
+                        std::string(e.description()));
     }
     const auto format = root["format"].value<std::int64_t>();
     if (format && *format > kFormat)

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <sstream>
 
+#include "config/config_reader.hpp"
 #include "config/text_file.hpp"
 #include "plugin_host/manifest.hpp"
 #include "plugin_share/git_build.hpp"
@@ -20,8 +21,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string at(const fs::path& file, const toml::node& node) {
-    const auto& b = node.source().begin;
-    return file.string() + ":" + std::to_string(b.line) + ":" + std::to_string(b.column);
+    return config::detail::position(file.string(), node.source().begin);
 }
 
 bool all_of_chars(std::string_view text, std::string_view allowed) {
@@ -80,9 +80,8 @@ PluginIndex read_index(const fs::path& file) {
     try {
         root = toml::parse(*text, file.string());
     } catch (const toml::parse_error& e) {
-        const auto& b = e.source().begin;
-        throw ShareError(file.string() + ":" + std::to_string(b.line) + ":" +
-                         std::to_string(b.column) + ": " + std::string(e.description()));
+        throw ShareError(config::detail::position(file.string(), e.source().begin) + ": " +
+                         std::string(e.description()));
     }
     PluginIndex index;
     index.folder = file.parent_path();

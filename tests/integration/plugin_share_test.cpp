@@ -152,6 +152,9 @@ TEST_CASE(
     CHECK_THAT(lock, Catch::Contains(commit_of(repo, "v1.0.0")));
     CHECK_THAT(lock, Catch::Contains("v1.0.0"));
     CHECK_THAT(lock, Catch::Contains("sha256"));
+    const auto info = plugin_cli(config_of(bot), {"info", "hello"});
+    CHECK_THAT(info.output, Catch::Contains("installed    git " + url + " at v1.0.0 (commit " +
+                                            commit_of(repo, "v1.0.0") + ")"));
 
     // Without --to it stays on the recorded tag, even though a newer one exists.
     const auto same = plugin_cli(config_of(bot), {"update", "hello"});
