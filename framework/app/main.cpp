@@ -24,6 +24,8 @@ const char* const kUsage =
     "       meshbot plugins --config FILE           list the plugins with their state (the\n"
     "                                               running bot's, or each probed in a runner)\n"
     "       meshbot plugin restart ID --config FILE  restart a plugin of the running bot\n"
+    "       meshbot plugin reload ID --config FILE   the running bot loads ID afresh from its\n"
+    "                                               folder (installed, updated or removed)\n"
     "       meshbot status --config FILE            the running bot's link, nodes and store;\n"
     "                                               exit 1 when keys are not being saved\n"
     "       meshbot nodes --config FILE [--json]    list the nodes in the node store\n"
@@ -109,8 +111,9 @@ int main(int argc, char** argv) {
             return kExitUsage;
         }
     } else if (command == "plugin") {
-        if (words.size() != 3 || words[1] != "restart") {
-            std::cerr << "meshbot: usage: meshbot plugin restart ID --config FILE\n" << kUsage;
+        if (words.size() != 3 || (words[1] != "restart" && words[1] != "reload")) {
+            std::cerr << "meshbot: usage: meshbot plugin restart|reload ID --config FILE\n"
+                      << kUsage;
             return kExitUsage;
         }
     } else if (!command.empty() && command != "plugins" && command != "status") {
@@ -130,6 +133,8 @@ int main(int argc, char** argv) {
         meshbot::app::configure_logging(loaded->config.log);
         if (command == "plugins") return meshbot::app::list_plugins(loaded->config);
         if (command == "status") return meshbot::app::show_status(loaded->config);
+        if (command == "plugin" && words[1] == "reload")
+            return meshbot::app::reload_plugin(loaded->config, words[2]);
         if (command == "plugin") return meshbot::app::restart_plugin(loaded->config, words[2]);
         return meshbot::app::run_daemon(loaded->config);
     } catch (const std::exception& e) {

@@ -77,27 +77,40 @@ bool PluginHost::settled() const {
                         [](const auto& p) { return p->status.state == PluginState::starting; });
 }
 
-void PluginHost::load_all() {
-    loop_thread_ = std::this_thread::get_id();
-    if (!workers_) workers_ = std::make_unique<boost::asio::thread_pool>(2);
-    std::map<std::string, fs::path> seen;  // id -> library, to refuse duplicates
+PluginHost::Scan PluginHost::scan() const {
+    Scan out;
     for (const auto& folder : search_folders(config_.plugins, config_.bot.data_dir)) {
         std::error_code ec;
         if (!fs::is_directory(folder.path, ec)) {
-            if (folder.configured)
-                warn("folder " + folder.path.string() + " (in [plugins] dirs) does not exist");
+            if (folder.configured) {
+                out.warnings.push_back(
+                    {"", "folder " + folder.path.string() + " (in [plugins] dirs) does not exist"});
+            }
             continue;
         }
-        searched_.push_back(folder.path);
-        scan_folder(folder.path, seen, folder.configured);
+        out.searched.push_back(folder.path);
+        scan_folder(folder.path, out, folder.configured);
         std::vector<fs::path> children;
         for (const auto& entry : fs::directory_iterator(folder.path, ec)) {
             if (entry.is_directory()) children.push_back(entry.path());
         }
         std::sort(children.begin(), children.end());
         for (const auto& child : children)
-            scan_folder(child, seen, folder.configured);
+            scan_folder(child, out, folder.configured);
     }
+    return out;
+}
+
+void PluginHost::load_all() {
+    loop_thread_ = std::this_thread::get_id();
+    if (!workers_) workers_ = std::make_unique<boost::asio::thread_pool>(2);
+    Scan found_now = scan();
+    for (auto& w : found_now.warnings)
+        warn(std::move(w.text));
+    searched_ = std::move(found_now.searched);
+    for (auto& record : found_now.records)
+        plugins_.push_back(std::move(record));
+    const auto& seen = found_now.seen;
     std::vector<std::string> found;
     for (const auto& [id, library] : seen)
         found.push_back(id);
@@ -141,8 +154,9 @@ void PluginHost::log_state(const PluginRecord& plugin) const {
 }
 
 // One folder holds at most one plugin: its plugin.toml and the library it names.
-void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::path>& seen,
-                             bool configured) {
+void PluginHost::scan_folder(const fs::path& folder, Scan& scan, bool configured) const {
+    auto& seen = scan.seen;
+    auto& plugins = scan.records;
     const fs::path manifest_file = folder / "plugin.toml";
     // A broken manifest names no id; the folder's (or file's) name stands in for it, so that
     // the operator's allow-list still decides whether its failure matters.
@@ -162,7 +176,7 @@ void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::p
             plugin->status.state = PluginState::failed_manifest;
             plugin->status.reason = entry.path().string() + ": no plugin.toml beside it";
             plugin->status.wanted = wanted(plugin->status.id);
-            plugins_.push_back(std::move(plugin));
+            plugins.push_back(std::move(plugin));
         }
         return;
     }
@@ -172,13 +186,13 @@ void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::p
     try {
         auto loaded = load_manifest(manifest_file);
         for (const auto& w : loaded.warnings)
-            warn(w);
+            scan.warnings.push_back({loaded.manifest.id, w});
         plugin->manifest = std::move(loaded.manifest);
     } catch (const ManifestError& e) {
         plugin->status.state = PluginState::failed_manifest;
         plugin->status.reason = e.what();
         plugin->status.wanted = wanted(plugin->status.id);
-        plugins_.push_back(std::move(plugin));
+        plugins.push_back(std::move(plugin));
         return;
     }
     const Manifest& m = *plugin->manifest;
@@ -188,8 +202,8 @@ void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::p
     if (auto [it, inserted] = seen.emplace(m.id, m.library_path()); !inserted) {
         // A plugin the operator installed or listed overrides the one that comes with meshbot.
         if (!configured) {
-            warn(m.library_path().string() + " is not used: '" + m.id + "' is loaded from " +
-                 it->second.string());
+            scan.warnings.push_back({m.id, m.library_path().string() + " is not used: '" + m.id +
+                                               "' is loaded from " + it->second.string()});
             return;
         }
         plugin->status.state = PluginState::failed_manifest;
@@ -197,7 +211,7 @@ void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::p
                                 it->second.string();
         plugin->manifest.reset();
         plugin->status.wanted = wanted(m.id);
-        plugins_.push_back(std::move(plugin));
+        plugins.push_back(std::move(plugin));
         return;
     }
     // Enabled or not is decided here, before dlopen: loading runs the plugin's static constructors.
@@ -212,7 +226,7 @@ void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::p
     } else {
         plugin->status.state = PluginState::failed_load;  // until load() succeeds
     }
-    plugins_.push_back(std::move(plugin));
+    plugins.push_back(std::move(plugin));
 }
 
 void PluginHost::warn(std::string text) {
@@ -405,6 +419,7 @@ void PluginHost::finish_unload(PluginRecord& plugin) {
         return;
     }
     unmap(plugin);
+    if (plugin.retiring) finish_retire(plugin);
     check_stopped();
 }
 
