@@ -1,10 +1,12 @@
 // PluginHost: finding, auditing, loading and unloading plugins.
 #include "plugin_host/plugin_host.hpp"
 
+#include <dlfcn.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <boost/dll/shared_library_load_mode.hpp>
+#include <fstream>
 #include <set>
 
 #include "config/config_reader.hpp"
@@ -20,6 +22,28 @@ namespace {
 
 // How long an unloading plugin's post_work jobs may take before its library is left mapped.
 constexpr auto kWorkGrace = std::chrono::seconds(5);
+
+// What the file at `path` holds (its size and an FNV-1a hash of its bytes), "" when unreadable:
+// a copy of the same library is the same library.
+std::string file_identity(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return {};
+    std::uint64_t hash = 1469598103934665603ull;
+    std::uint64_t size = 0;
+    char buffer[65536];
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+        for (std::streamsize i = 0; i < in.gcount(); ++i)
+            hash = (hash ^ static_cast<unsigned char>(buffer[i])) * 1099511628211ull;
+        size += static_cast<std::uint64_t>(in.gcount());
+    }
+    return std::to_string(size) + ":" + std::to_string(hash);
+}
+
+bool still_mapped(const fs::path& path) {
+    void* handle = ::dlopen(path.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+    if (handle) ::dlclose(handle);
+    return handle != nullptr;
+}
 
 }  // namespace
 
@@ -328,6 +352,15 @@ void PluginHost::load(PluginRecord& plugin) {
 void PluginHost::load_in_process(PluginRecord& plugin) {
     const Manifest& m = *plugin.manifest;
     const std::string lib_path = m.library_path().string();
+    const std::string file = file_identity(m.library_path());
+    if (const auto was = in_bot_files_.find(lib_path);
+        was != in_bot_files_.end() && was->second != file && still_mapped(m.library_path())) {
+        return fail(plugin, PluginState::failed_load,
+                    lib_path +
+                        ": changed, but the bot's process still maps the library loaded before "
+                        "(it cannot always be unloaded); restart meshbot to load the new one, or "
+                        "run the plugin in a runner (isolation = \"process\")");
+    }
     try {
         plugin.library.load(m.library_path().string(),
                             boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now);
@@ -353,6 +386,7 @@ void PluginHost::load_in_process(PluginRecord& plugin) {
                       std::move(refusal->reason));
     }
     plugin.info = info;
+    in_bot_files_[lib_path] = file;
 
     plugin.status.state = PluginState::loaded;  // so that registrations made in create() count
     char error[512] = {0};

@@ -302,6 +302,10 @@ private:
     bool sweep_armed_ = false;
     std::unique_ptr<boost::asio::thread_pool> workers_;
     bool force_runners_ = false;
+    // The file each library loaded in the bot's process had when it was loaded: dlclose() may
+    // leave a library mapped (GNU unique symbols, work still running), and dlopen() of its path
+    // then hands back the old code, whatever the file holds now.
+    std::map<std::string, std::string> in_bot_files_;
     std::deque<PluginRecord*> start_queue_;
     PluginRecord* starting_now_ = nullptr;
     bool stopping_ = false;

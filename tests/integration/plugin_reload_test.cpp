@@ -185,6 +185,17 @@ TEST_CASE("an in-bot plugin reloads, even with post_work that never ends in flig
     CHECK(ask(sim, "/alive") == "alive");
     CHECK(ask(sim, "/kept") == "kept: before");
 
+    // A changed library while the old one is still mapped (its job still runs): dlopen() would
+    // hand back the old code, so the reload says so rather than pretend.
+    std::ofstream(bot.data_dir() / "plugins/crasher/crasher.so", std::ios::app) << "changed";
+    answer = reload(bot, "crasher");
+    CHECK(answer.code == 1);
+    CHECK_THAT(answer.output, Catch::StartsWith("failed: plugin crasher: ") &&
+                                  Catch::Contains("still maps the library loaded before"));
+    install(bot, build_dir() / "tests/hostile_plugins/crasher");
+    CHECK(reload(bot, "crasher").code == 0);
+    CHECK(ask(sim, "/alive") == "alive");
+
     fs::remove_all(bot.data_dir() / "plugins/crasher");
     answer = reload(bot, "crasher");
     CHECK(answer.code == 0);
