@@ -51,8 +51,6 @@ std::string epoch_text(std::uint64_t epoch) {
 constexpr auto kWarningPeriod = std::chrono::seconds(10);
 // Skipped backlog commands are counted for this long before the one line that reports them.
 constexpr auto kBacklogReportDelay = std::chrono::seconds(2);
-// How long a plugin's runner gets to destroy the plugin at shutdown before it is killed.
-constexpr auto kPluginStopGrace = std::chrono::milliseconds(2000);
 
 }  // namespace
 
@@ -149,7 +147,7 @@ Bot::~Bot() = default;
 
 void Bot::stop(std::function<void()> done) {
     // Plugins first (their last words still go out), then the store, then the radio.
-    plugins_.stop(kPluginStopGrace, [this, done = std::move(done)]() mutable {
+    plugins_.stop(plugins::kRunnerStopGrace, [this, done = std::move(done)]() mutable {
         save_timer_.cancel();
         retry_timer_.cancel();
         backlog_timer_.cancel();

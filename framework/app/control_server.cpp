@@ -82,13 +82,32 @@ fs::path control_socket_path(const fs::path& data_dir) {
     return data_dir / "control.sock";
 }
 
-std::string control_answer(std::string_view request, const ControlHandlers& handlers) {
-    request = trim(request);
+namespace {
+
+// Why `request` (trimmed) cannot be a request at all, or "".
+std::string_view malformed(std::string_view request) {
     for (const char c : request) {
         const auto u = static_cast<unsigned char>(c);
         if ((u < 0x20 && c != '\t') || u == 0x7f) return "error: bad request (control characters)";
     }
     if (!plugins::is_valid_utf8(request)) return "error: bad request (not UTF-8)";
+    return {};
+}
+
+}  // namespace
+
+std::optional<std::string> reload_request(std::string_view request) {
+    request = trim(request);
+    if (!malformed(request).empty()) return std::nullopt;
+    if (next_word(request) != "plugin" || next_word(request) != "reload") return std::nullopt;
+    const auto id = trim(request);
+    if (id.empty()) return std::nullopt;
+    return std::string(id);
+}
+
+std::string control_answer(std::string_view request, const ControlHandlers& handlers) {
+    request = trim(request);
+    if (const auto why = malformed(request); !why.empty()) return std::string(why);
     std::string_view rest = request;
     const auto verb = next_word(rest);
     if (verb == "ping" && trim(rest).empty()) return "ok: pong";
@@ -115,12 +134,16 @@ std::string control_answer(std::string_view request, const ControlHandlers& hand
         const auto reply = handlers.status();
         return (reply.ok ? "ok: " : "error: ") + escape_lines(reply.text);
     }
-    if (verb == "plugin" && next_word(rest) == "restart") {
+    const auto subverb = verb == "plugin" ? next_word(rest) : std::string_view();
+    if (subverb == "restart") {
         const auto id = trim(rest);
         if (id.empty()) return "error: usage: plugin restart <id>";
         if (!handlers.restart_plugin) return "error: not available";
         const auto reply = handlers.restart_plugin(id);
         return (reply.ok ? "ok: " : "error: ") + one_line(reply.text);
+    }
+    if (subverb == "reload") {  // with an id and a handler it answers later (serve_client)
+        return trim(rest).empty() ? "error: usage: plugin reload <id>" : "error: not available";
     }
     return "error: unknown request";
 }
@@ -208,6 +231,32 @@ void arm(radio::Deadline& deadline, const std::shared_ptr<Socket>& socket,
     });
 }
 
+// Waits (without holding up the loop) for a request that answers later, for at most
+// kAnswerDeadline. A client that went away meanwhile only finds its answer unsent.
+asio::awaitable<std::string> answer_later(
+    const std::string& id,
+    const std::function<void(std::string_view, std::function<void(ControlReply)>)>& handler) {
+    auto executor = co_await asio::this_coro::executor;
+    auto answer = std::make_shared<std::optional<std::string>>();
+    auto wake = std::make_shared<asio::steady_timer>(executor, kAnswerDeadline);
+    try {
+        handler(id, [answer, weak = std::weak_ptr<asio::steady_timer>(wake)](ControlReply reply) {
+            if (*answer) return;  // once
+            *answer = (reply.ok ? "ok: " : "failed: ") + one_line(std::move(reply.text));
+            if (auto timer = weak.lock()) timer->cancel();
+        });
+    } catch (const std::exception& e) {
+        co_return "error: internal error: " + one_line(e.what());
+    }
+    if (!*answer) {
+        error_code ec;
+        co_await wake->async_wait(redirect_error(use_awaitable, ec));
+    }
+    if (*answer) co_return **answer;
+    co_return "error: no outcome within " + std::to_string(kAnswerDeadline.count()) +
+        " s; `meshbot plugins` shows how " + id + " is doing";
+}
+
 asio::awaitable<void> serve_client(StatePtr state, std::shared_ptr<Socket> socket,
                                    std::uint64_t id) {
     radio::Deadline deadline(socket->get_executor());
@@ -226,7 +275,12 @@ asio::awaitable<void> serve_client(StatePtr state, std::shared_ptr<Socket> socke
     } else if (!ec || unterminated) {
         const std::string_view request =
             std::string_view(buffer).substr(0, ec ? buffer.size() : n - 1);
-        answer = control_answer(request, state->handlers);
+        const auto reload_id = reload_request(request);
+        if (reload_id && state->handlers.reload_plugin) {
+            answer = co_await answer_later(*reload_id, state->handlers.reload_plugin);
+        } else {
+            answer = control_answer(request, state->handlers);
+        }
         const bool refused =
             answer.rfind("error: unknown", 0) == 0 || answer.rfind("error: bad", 0) == 0;
         if (refused) {
@@ -406,6 +460,17 @@ void ControlServer::stop() {
         std::error_code fec;
         fs::remove(path_, fec);
     }
+}
+
+std::optional<std::string> ask_running_bot(const config::AppConfig& config,
+                                           std::string_view request,
+                                           std::chrono::milliseconds timeout, std::string* why) {
+    auto result = control_request(control_socket_path(config.bot.data_dir), request, timeout);
+    if (!result.reached) {
+        if (why) *why = std::move(result.error);
+        return std::nullopt;
+    }
+    return std::move(result.answer);
 }
 
 ControlResult control_request(const fs::path& socket_path, std::string_view request,

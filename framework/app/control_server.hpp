@@ -7,6 +7,8 @@
 //   keys accept <node>   -> ok: <what was accepted>  |  error: <why not>
 //   plugins              -> ok: <the plugin table, with "\n" for its line breaks>
 //   plugin restart <id>  -> ok: <what happens>  |  error: <why not>
+//   plugin reload <id>   -> ok: <what happened>  |  failed: <why not>, once the outcome is
+//                           known (within kAnswerDeadline, else error: ...)
 //   status               -> ok: <the status, "\n" for line breaks>  |  error: <the same, when
 //                           something needs the operator, e.g. keys are not being saved>
 //   anything else        -> error: unknown request
@@ -21,14 +23,20 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "config/app_config.hpp"
 
 namespace meshbot::app {
 
 inline constexpr std::size_t kMaxRequest = 256;        // bytes, without the newline
 inline constexpr std::size_t kMaxAnswer = 256 * 1024;  // bytes: a whole plugin table
 inline constexpr std::chrono::seconds kClientDeadline{5};
+// How long a request that answers later (plugin reload) may take before the client is told
+// that no outcome is known yet.
+inline constexpr std::chrono::seconds kAnswerDeadline{60};
 // The daemon never serves more clients at once than this; more get "error: busy".
 inline constexpr std::size_t kMaxClients = 16;
 
@@ -48,6 +56,10 @@ struct ControlHandlers {
     std::function<ControlReply()> plugin_table;
     std::function<ControlReply(std::string_view id)> restart_plugin;
     std::function<ControlReply()> status;
+    // Answers later: `answer` runs once on the io_context thread (ok: "ok: ", else "failed: "),
+    // possibly before reload_plugin returns; never after the io_context stopped running.
+    std::function<void(std::string_view id, std::function<void(ControlReply)> answer)>
+        reload_plugin;
 };
 
 // A multi-line text as one answer line ("\n" for line breaks, "\\" for backslashes), and back.
@@ -57,6 +69,9 @@ std::string unescape_lines(std::string_view text);
 // The answer line (without its newline) for one request line. Pure apart from the handler it
 // calls; a handler that throws becomes an error answer. Any thread the handlers allow.
 std::string control_answer(std::string_view request, const ControlHandlers& handlers);
+// The plugin id when `request` is a well-formed "plugin reload <id>", the one request that
+// answers later (through handlers.reload_plugin); control_answer() answers every other.
+std::optional<std::string> reload_request(std::string_view request);
 
 namespace detail {
 struct ControlState;  // the acceptor and the clients (control_server.cpp)
@@ -97,5 +112,12 @@ struct ControlResult {
 };
 ControlResult control_request(const std::filesystem::path& socket_path, std::string_view request,
                               std::chrono::milliseconds timeout);
+
+// The CLI's one way to a running bot: `request` to the control socket of the config's data
+// directory, its answer line; nullopt when no bot answers (`why` says what happened, if given).
+std::optional<std::string> ask_running_bot(const config::AppConfig& config,
+                                           std::string_view request,
+                                           std::chrono::milliseconds timeout,
+                                           std::string* why = nullptr);
 
 }  // namespace meshbot::app

@@ -105,6 +105,11 @@ int run_daemon(const config::AppConfig& config) {
                         [&bot] {
                             auto [ok, text] = bot.status_text();
                             return ControlReply{ok, std::move(text)};
+                        },
+                        [&bot](std::string_view id, std::function<void(ControlReply)> answer) {
+                            bot.plugins().reload(id, [answer](bool ok, std::string text) {
+                                answer(ControlReply{ok, std::move(text)});
+                            });
                         }});
 
     // Only a plugin in the bot's process can hold the loop; runners have their own timeout.
@@ -146,12 +151,11 @@ int run_daemon(const config::AppConfig& config) {
 }
 
 int list_plugins(const config::AppConfig& config) {
-    const auto socket = control_socket_path(config.bot.data_dir);
-    const auto daemon = control_request(socket, "plugins", kControlTimeout);
+    std::string why;
+    const auto daemon = ask_running_bot(config, "plugins", kControlTimeout, &why);
     for (const std::string_view answer : {"ok: ", "failed: "}) {
-        if (!daemon.reached || daemon.answer.rfind(answer, 0) != 0) continue;
-        const std::string table =
-            unescape_lines(std::string_view(daemon.answer).substr(answer.size()));
+        if (!daemon || daemon->rfind(answer, 0) != 0) continue;
+        const std::string table = unescape_lines(std::string_view(*daemon).substr(answer.size()));
         std::fputs(table.c_str(), stdout);
         return answer == "ok: " ? 0 : 1;
     }
@@ -161,8 +165,7 @@ int list_plugins(const config::AppConfig& config) {
     if (!lock.try_lock(config.bot.data_dir)) {
         std::fprintf(stderr,
                      "meshbot: a running bot holds %s but its control socket did not answer (%s)\n",
-                     config.bot.data_dir.c_str(),
-                     daemon.reached ? daemon.answer.c_str() : daemon.error.c_str());
+                     config.bot.data_dir.c_str(), daemon ? daemon->c_str() : why.c_str());
         return 1;
     }
     boost::asio::io_context io;
@@ -180,29 +183,42 @@ int list_plugins(const config::AppConfig& config) {
 }
 
 int show_status(const config::AppConfig& config) {
-    const auto result =
-        control_request(control_socket_path(config.bot.data_dir), "status", kControlTimeout);
-    if (!result.reached) {
-        std::fprintf(stderr, "meshbot: the bot is not running (%s)\n", result.error.c_str());
+    std::string why;
+    const auto answer = ask_running_bot(config, "status", kControlTimeout, &why);
+    if (!answer) {
+        std::fprintf(stderr, "meshbot: the bot is not running (%s)\n", why.c_str());
         return 3;
     }
-    const bool ok = result.answer.rfind("ok: ", 0) == 0;
-    const auto colon = result.answer.find(": ");
-    const std::string text = unescape_lines(
-        colon == std::string::npos ? result.answer : result.answer.substr(colon + 2));
+    const bool ok = answer->rfind("ok: ", 0) == 0;
+    const auto colon = answer->find(": ");
+    const std::string text =
+        unescape_lines(colon == std::string::npos ? *answer : answer->substr(colon + 2));
     std::fputs(text.c_str(), stdout);
     return ok ? 0 : 1;
 }
 
 int restart_plugin(const config::AppConfig& config, const std::string& id) {
-    const auto socket = control_socket_path(config.bot.data_dir);
-    const auto result = control_request(socket, "plugin restart " + id, kControlTimeout);
-    if (!result.reached) {
-        std::fprintf(stderr, "meshbot: the bot is not running (%s)\n", result.error.c_str());
+    std::string why;
+    const auto answer = ask_running_bot(config, "plugin restart " + id, kControlTimeout, &why);
+    if (!answer) {
+        std::fprintf(stderr, "meshbot: the bot is not running (%s)\n", why.c_str());
         return 1;
     }
-    std::printf("%s\n", result.answer.c_str());
-    return result.answer.rfind("ok: ", 0) == 0 ? 0 : 1;
+    std::printf("%s\n", answer->c_str());
+    return answer->rfind("ok: ", 0) == 0 ? 0 : 1;
+}
+
+int reload_plugin(const config::AppConfig& config, const std::string& id) {
+    std::string why;
+    // The bot answers once the plugin has stopped and started again, within kAnswerDeadline.
+    const auto answer = ask_running_bot(config, "plugin reload " + id,
+                                        kAnswerDeadline + std::chrono::seconds(5), &why);
+    if (!answer) {
+        std::fprintf(stderr, "meshbot: the bot is not running (%s)\n", why.c_str());
+        return 3;
+    }
+    std::printf("%s\n", answer->c_str());
+    return answer->rfind("ok: ", 0) == 0 ? 0 : 1;
 }
 
 }  // namespace meshbot::app

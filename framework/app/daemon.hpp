@@ -19,6 +19,10 @@ int list_plugins(const config::AppConfig& config);
 int show_status(const config::AppConfig& config);
 // `meshbot plugin restart ID`: through the running daemon's control socket.
 int restart_plugin(const config::AppConfig& config, const std::string& id);
+// `meshbot plugin reload ID`: the running bot loads, reloads or forgets plugin ID as the plugin
+// folders hold it now. Prints its answer; exit 0 when it says ok, 1 when not, 3 when no bot
+// answers.
+int reload_plugin(const config::AppConfig& config, const std::string& id);
 
 // Applies [log] settings to the process-wide logger (stdout, flushed per line).
 void configure_logging(const config::LogConfig& log);

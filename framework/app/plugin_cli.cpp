@@ -17,8 +17,9 @@ namespace meshbot::app {
 
 namespace {
 
-// How long the bot may take to stop a plugin's old runner and start its new one.
-constexpr auto kReloadTimeout = std::chrono::seconds(60);
+// How long the bot may take to stop a plugin's old runner and start its new one: it answers
+// within kAnswerDeadline.
+constexpr auto kReloadTimeout = kAnswerDeadline + std::chrono::seconds(5);
 
 // Which flags each verb takes, and how many words follow it (-1: one or more).
 struct Verb {
@@ -38,10 +39,7 @@ const std::map<std::string, Verb> kVerbs = {
 };
 
 std::optional<std::string> ask_bot(const config::AppConfig& config, const std::string& request) {
-    const auto result =
-        control_request(control_socket_path(config.bot.data_dir), request, kReloadTimeout);
-    if (!result.reached) return std::nullopt;
-    return result.answer;
+    return ask_running_bot(config, request, kReloadTimeout);
 }
 
 int index_command(const PluginCommandLine& line, const config::AppConfig& config) {
@@ -123,15 +121,7 @@ int run_plugin_command(const PluginCommandLine& line, const config::AppConfig& c
     const auto& verb = line.words[1];
     if (verb == "restart") return restart_plugin(config, line.words[2]);
     if (verb == "info") return show_plugin_info(config, line.words[2]);
-    if (verb == "reload") {
-        const auto answer = ask_bot(config, "plugin reload " + line.words[2]);
-        if (!answer) {
-            std::cerr << "meshbot: the bot is not running; it loads plugins when it starts\n";
-            return 3;
-        }
-        std::cout << *answer << "\n";
-        return answer->rfind("ok: ", 0) == 0 ? 0 : 1;
-    }
+    if (verb == "reload") return reload_plugin(config, line.words[2]);
     if (verb == "index") return index_command(line, config);
     if (verb == "search") return search_command(line, config);
 

@@ -1,10 +1,12 @@
 // PluginHost: finding, auditing, loading and unloading plugins.
 #include "plugin_host/plugin_host.hpp"
 
+#include <dlfcn.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <boost/dll/shared_library_load_mode.hpp>
+#include <fstream>
 #include <set>
 
 #include "config/config_reader.hpp"
@@ -22,6 +24,28 @@ namespace {
 
 // How long an unloading plugin's post_work jobs may take before its library is left mapped.
 constexpr auto kWorkGrace = std::chrono::seconds(5);
+
+// What the file at `path` holds (its size and an FNV-1a hash of its bytes), "" when unreadable:
+// a copy of the same library is the same library.
+std::string file_identity(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return {};
+    std::uint64_t hash = 1469598103934665603ull;
+    std::uint64_t size = 0;
+    char buffer[65536];
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+        for (std::streamsize i = 0; i < in.gcount(); ++i)
+            hash = (hash ^ static_cast<unsigned char>(buffer[i])) * 1099511628211ull;
+        size += static_cast<std::uint64_t>(in.gcount());
+    }
+    return std::to_string(size) + ":" + std::to_string(hash);
+}
+
+bool still_mapped(const fs::path& path) {
+    void* handle = ::dlopen(path.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+    if (handle) ::dlclose(handle);
+    return handle != nullptr;
+}
 
 }  // namespace
 
@@ -81,21 +105,34 @@ bool PluginHost::settled() const {
                         [](const auto& p) { return p->status.state == PluginState::starting; });
 }
 
-void PluginHost::load_all() {
-    loop_thread_ = std::this_thread::get_id();
-    if (!workers_) workers_ = std::make_unique<boost::asio::thread_pool>(2);
-    std::map<std::string, fs::path> seen;  // id -> library, to refuse duplicates
+PluginHost::Scan PluginHost::scan() const {
+    Scan out;
     for (const auto& folder : search_folders(config_.plugins, config_.bot.data_dir)) {
         std::error_code ec;
         if (!fs::is_directory(folder.path, ec)) {
-            if (folder.configured)
-                warn("folder " + folder.path.string() + " (in [plugins] dirs) does not exist");
+            if (folder.configured) {
+                out.warnings.push_back(
+                    {"", "folder " + folder.path.string() + " (in [plugins] dirs) does not exist"});
+            }
             continue;
         }
-        searched_.push_back(folder.path);
+        out.searched.push_back(folder.path);
         for (const auto& candidate : plugin_folders_in(folder.path))
-            scan_folder(candidate, seen, folder.configured);
+            scan_folder(candidate, out, folder.configured);
     }
+    return out;
+}
+
+void PluginHost::load_all() {
+    loop_thread_ = std::this_thread::get_id();
+    if (!workers_) workers_ = std::make_unique<boost::asio::thread_pool>(2);
+    Scan found_now = scan();
+    for (auto& w : found_now.warnings)
+        warn(std::move(w.text));
+    searched_ = std::move(found_now.searched);
+    for (auto& record : found_now.records)
+        plugins_.push_back(std::move(record));
+    const auto& seen = found_now.seen;
     std::vector<std::string> found;
     for (const auto& [id, library] : seen)
         found.push_back(id);
@@ -139,8 +176,9 @@ void PluginHost::log_state(const PluginRecord& plugin) const {
 }
 
 // One folder holds at most one plugin: its plugin.toml and the library it names.
-void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::path>& seen,
-                             bool configured) {
+void PluginHost::scan_folder(const fs::path& folder, Scan& scan, bool configured) const {
+    auto& seen = scan.seen;
+    auto& plugins = scan.records;
     const fs::path manifest_file = folder / "plugin.toml";
     // A broken manifest names no id; the folder's (or file's) name stands in for it, so that
     // the operator's allow-list still decides whether its failure matters.
@@ -155,7 +193,7 @@ void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::p
             plugin->status.state = PluginState::failed_manifest;
             plugin->status.reason = entry.path().string() + ": no plugin.toml beside it";
             plugin->status.wanted = wanted(plugin->status.id);
-            plugins_.push_back(std::move(plugin));
+            plugins.push_back(std::move(plugin));
         }
         return;
     }
@@ -165,13 +203,13 @@ void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::p
     try {
         auto loaded = load_manifest(manifest_file);
         for (const auto& w : loaded.warnings)
-            warn(w);
+            scan.warnings.push_back({loaded.manifest.id, w});
         plugin->manifest = std::move(loaded.manifest);
     } catch (const ManifestError& e) {
         plugin->status.state = PluginState::failed_manifest;
         plugin->status.reason = e.what();
         plugin->status.wanted = wanted(plugin->status.id);
-        plugins_.push_back(std::move(plugin));
+        plugins.push_back(std::move(plugin));
         return;
     }
     const Manifest& m = *plugin->manifest;
@@ -181,8 +219,8 @@ void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::p
     if (auto [it, inserted] = seen.emplace(m.id, m.library_path()); !inserted) {
         // A plugin the operator installed or listed overrides the one that comes with meshbot.
         if (!configured) {
-            warn(m.library_path().string() + " is not used: '" + m.id + "' is loaded from " +
-                 it->second.string());
+            scan.warnings.push_back({m.id, m.library_path().string() + " is not used: '" + m.id +
+                                               "' is loaded from " + it->second.string()});
             return;
         }
         plugin->status.state = PluginState::failed_manifest;
@@ -190,7 +228,7 @@ void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::p
                                 it->second.string();
         plugin->manifest.reset();
         plugin->status.wanted = wanted(m.id);
-        plugins_.push_back(std::move(plugin));
+        plugins.push_back(std::move(plugin));
         return;
     }
     // Enabled or not is decided here, before dlopen: loading runs the plugin's static constructors.
@@ -205,7 +243,7 @@ void PluginHost::scan_folder(const fs::path& folder, std::map<std::string, fs::p
     } else {
         plugin->status.state = PluginState::failed_load;  // until load() succeeds
     }
-    plugins_.push_back(std::move(plugin));
+    plugins.push_back(std::move(plugin));
 }
 
 void PluginHost::warn(std::string text) {
@@ -329,6 +367,15 @@ void PluginHost::load(PluginRecord& plugin) {
 void PluginHost::load_in_process(PluginRecord& plugin) {
     const Manifest& m = *plugin.manifest;
     const std::string lib_path = m.library_path().string();
+    const std::string file = file_identity(m.library_path());
+    if (const auto was = in_bot_files_.find(lib_path);
+        was != in_bot_files_.end() && was->second != file && still_mapped(m.library_path())) {
+        return fail(plugin, PluginState::failed_load,
+                    lib_path +
+                        ": changed, but the bot's process still maps the library loaded before "
+                        "(it cannot always be unloaded); restart meshbot to load the new one, or "
+                        "run the plugin in a runner (isolation = \"process\")");
+    }
     try {
         plugin.library.load(m.library_path().string(),
                             boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now);
@@ -354,6 +401,7 @@ void PluginHost::load_in_process(PluginRecord& plugin) {
                       std::move(refusal->reason));
     }
     plugin.info = info;
+    in_bot_files_[lib_path] = file;
 
     plugin.status.state = PluginState::loaded;  // so that registrations made in create() count
     char error[512] = {0};
@@ -420,6 +468,7 @@ void PluginHost::finish_unload(PluginRecord& plugin) {
         return;
     }
     unmap(plugin);
+    if (plugin.retiring) finish_retire(plugin);
     check_stopped();
 }
 

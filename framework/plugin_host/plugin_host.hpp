@@ -89,6 +89,10 @@ public:
 
 struct PluginRecord;
 
+// How long a plugin's runner gets to destroy the plugin (at shutdown, at a reload) before it is
+// killed.
+inline constexpr auto kRunnerStopGrace = std::chrono::milliseconds(2000);
+
 // Owns every plugin, everything they registered, and the worker pool for post_work.
 // io_context thread only (worker threads only run post_work jobs and never touch this).
 class PluginHost {
@@ -116,6 +120,14 @@ public:
     // An operator's restart (control socket): a faulted or crashed plugin starts afresh with
     // its fault count cleared; a running one is restarted. "" or why not.
     std::string restart(std::string_view id);
+    // An operator's reload (control socket): plugin `id` as the plugin folders hold it now,
+    // found as load_all() finds plugins. A new one loads; a known one stops (its runner given
+    // kRunnerStopGrace) and loads afresh from its folder, its fault count cleared; one no
+    // longer found is stopped and forgotten. `done` runs once on this thread, after the
+    // outcome is known: ok with "plugin X 1.1.0 loaded (process, pid N)" or "plugin X removed",
+    // else why not ("plugin X: <reason>", "no plugin X in <folders>").
+    using ReloadDone = std::function<void(bool ok, std::string text)>;
+    void reload(std::string_view id, ReloadDone done);
     // The in-bot plugin callback that has been running for longer than `threshold`, as
     // "plugin X: its command handler (for 12 s)", or "". Any thread: the daemon's watchdog asks
     // from its own, since a stuck callback holds the loop.
@@ -203,10 +215,32 @@ private:
         std::uint32_t channel;
     };
 
+    // What a scan of the plugin folders found: a record per plugin folder (or stray library),
+    // in folder order, nothing loaded yet. One home for the rules of finding plugins (order,
+    // shadowing, duplicates, [plugins] enabled and enabled = false), for load_all() and reload().
+    struct Scan {
+        std::vector<std::unique_ptr<PluginRecord>> records;
+        std::map<std::string, std::filesystem::path> seen;  // id -> library, to refuse duplicates
+        std::vector<std::filesystem::path> searched;
+        struct Warning {
+            std::string id;  // the plugin it is about, "" for none
+            std::string text;
+        };
+        std::vector<Warning> warnings;
+    };
+    struct ReloadOp;  // one reload in progress (plugin_reload.cpp)
+    Scan scan() const;
     // `configured`: a folder from [plugins] dirs, where a second plugin with a known id is an
     // error; in a default folder it is only shadowed (and warned about).
-    void scan_folder(const std::filesystem::path& folder,
-                     std::map<std::string, std::filesystem::path>& seen, bool configured);
+    void scan_folder(const std::filesystem::path& folder, Scan& scan, bool configured) const;
+    // Stops a plugin for good (a reload replaces or forgets it); `then` runs from a fresh
+    // handler once it has stopped and released everything, when the record may be erased.
+    void retire(PluginRecord& plugin, std::function<void()> then);
+    void finish_retire(PluginRecord& plugin);
+    // Every old record of the reload retired: they go, the ones found take their place.
+    void replace_records(const std::shared_ptr<ReloadOp>& op);
+    // Runs the record's settle waiter (a reload's answer) once it is no longer starting.
+    void notify_settled(PluginRecord& plugin);
     void load(PluginRecord& plugin);
     void load_in_process(PluginRecord& plugin);
     bool prepare(PluginRecord& plugin);
@@ -273,9 +307,14 @@ private:
     bool sweep_armed_ = false;
     std::unique_ptr<boost::asio::thread_pool> workers_;
     bool force_runners_ = false;
+    // The file each library loaded in the bot's process had when it was loaded: dlclose() may
+    // leave a library mapped (GNU unique symbols, work still running), and dlopen() of its path
+    // then hands back the old code, whatever the file holds now.
+    std::map<std::string, std::string> in_bot_files_;
     std::deque<PluginRecord*> start_queue_;
     PluginRecord* starting_now_ = nullptr;
     bool stopping_ = false;
+    std::set<std::string> reloading_;   // ids with a reload in progress
     mutable std::mutex running_mutex_;  // guards the two below: the watchdog reads them
     std::string running_;               // "plugin X: its command handler" while one runs in-bot
     std::chrono::steady_clock::time_point running_since_;
@@ -324,6 +363,15 @@ struct PluginRecord {
     Lifecycle lifecycle = Lifecycle::unloaded;
     std::chrono::steady_clock::time_point unloading_since;
     std::unique_ptr<boost::asio::steady_timer> unload_timer;  // polls its work while unloading
+
+    // A reload stops it for good: no callbacks start any more (those running finish), a crash
+    // is no crash, and `retired` runs once it has stopped.
+    bool retiring = false;
+    std::function<void()> retired;
+    std::function<void()> settled;  // once it is no longer starting (a reload waits for it)
+    // Deferred completions from other threads (post_work's) hold it weakly: a reload may erase
+    // the record before they arrive.
+    std::shared_ptr<int> alive = std::make_shared<int>(0);
 
     const std::string& id() const { return status.id; }
     bool active() const {

@@ -97,7 +97,7 @@ mb_send_status to_abi(radio::SendResult::Status status) {
 // and with whatever it dropped released afterwards (never while its own code is running).
 template <typename Body>
 void PluginHost::invoke(PluginRecord& plugin, const char* what, Body&& body) {
-    if (!plugin.active()) return;
+    if (!plugin.active() || plugin.retiring) return;
     const auto start = std::chrono::steady_clock::now();
     // In the bot, the watchdog must be able to say whose code holds the loop. The outermost
     // callback counts (a plugin's call may run another plugin's callback inside it).
@@ -152,10 +152,12 @@ void PluginHost::log(PluginRecord& plugin, mb_log_level level, std::string_view 
 
 void PluginHost::report_fault(PluginRecord& plugin, std::string_view what) {
     spdlog::error("plugin {}: {}", plugin.id(), what);
-    if (!plugin.active() || !count_fault(plugin, what)) return;
+    // A retiring plugin is on its way out already: its stop decides what happens.
+    if (!plugin.active() || plugin.retiring || !count_fault(plugin, what)) return;
     router_.remove_owner(plugin.id());
     // We may be inside the plugin's own code right now: unload once it has returned.
-    boost::asio::post(executor_, [this, p = &plugin] {
+    boost::asio::post(executor_, [this, p = &plugin, alive = std::weak_ptr<int>(plugin.alive)] {
+        if (alive.expired() || p->retiring) return;
         if (p->status.state == PluginState::faulted) unload(*p);  // not if restarted meanwhile
     });
 }
@@ -321,6 +323,8 @@ mb_result PluginHost::register_command(PluginRecord& plugin, const mb_command_sp
     entry.scope = spec.scope;
     entry.privileged = spec.privileged != 0;
     entry.owner = plugin.id();
+    // A restarting or reloaded plugin takes back the name its "busy" stand-in kept for it.
+    take_back_stand_in(plugin, entry.name);
     PluginRecord* p = &plugin;
     entry.handler = [this, p, fn, user](const CommandCall& call) {
         std::string storage;
@@ -521,16 +525,18 @@ mb_result PluginHost::post_work(PluginRecord& plugin, mb_work_fn work, mb_work_f
     // The job may outlive the plugin (unloading) and the host itself (a stuck job at exit): it
     // holds the executor and the host's token by value, never the host.
     std::weak_ptr<int> alive = alive_;
+    std::weak_ptr<int> record = plugin.alive;
     auto loop = executor_;
     boost::asio::post(
-        *workers_, [this, alive, loop, p = &plugin, in_flight, work, done, user, release] {
+        *workers_, [this, alive, record, loop, p = &plugin, in_flight, work, done, user, release] {
             work(user);
             --*in_flight;  // finish_unload() waits for this before unmapping the plugin's code
             // Back on the loop, where the plugin's lifecycle decides: done() only while it is
             // loaded; release() while its library is mapped (an unloading plugin's still is);
             // once unmapped, the job's memory is left alone rather than freed by unmapped code.
-            boost::asio::post(loop, [this, alive, p, done, user, release] {
-                if (alive.expired()) return;
+            // A record a reload erased meanwhile was unmapped before it went.
+            boost::asio::post(loop, [this, alive, record, p, done, user, release] {
+                if (alive.expired() || record.expired()) return;
                 using Lifecycle = PluginRecord::Lifecycle;
                 if (p->lifecycle == Lifecycle::loaded && p->active() && done)
                     invoke(*p, "post_work done", [&] { done(user); });

@@ -308,7 +308,6 @@ void RunnerBridge::on_call(channel::Call& call) {
             if (too_long(m.name()) || too_long(m.args()) || too_long(m.help())) return;
             Proxy* p = proxy(m.closure(), "command handler /" + m.name());
             if (!p) return;
-            host_.take_back_stand_in(plugin_, m.name());
             mb_command_spec spec{};
             spec.struct_size = sizeof spec;
             spec.name = mb(m.name());

@@ -84,7 +84,11 @@ void PluginHost::start_next_runner() {
         PluginRecord& next = *start_queue_.front();
         start_queue_.pop_front();
         start_runner(next);
-        if (next.status.state == PluginState::starting) starting_now_ = &next;
+        if (next.status.state == PluginState::starting) {
+            starting_now_ = &next;
+        } else {
+            notify_settled(next);  // its runner could not even start
+        }
     }
 }
 
@@ -99,7 +103,9 @@ void PluginHost::runner_started(PluginRecord& plugin, const channel::Started&) {
     if (plugin.status.state != PluginState::starting) return;
     if (!plugin.in_runner) {  // the library passed its checks: now it may load in the bot
         load_in_process(plugin);
-        return log_state(plugin);
+        drop_stand_ins(plugin);  // (a reloaded plugin's) commands it did not register again
+        log_state(plugin);
+        return notify_settled(plugin);
     }
     plugin.status.state = PluginState::loaded;
     drop_stand_ins(plugin);  // commands it did not register again
@@ -109,6 +115,7 @@ void PluginHost::runner_started(PluginRecord& plugin, const channel::Started&) {
         spdlog::info("plugin {}: restarted (runner pid {}, restart {})", plugin.id(),
                      plugin.runner->pid(), plugin.status.restarts);
     }
+    notify_settled(plugin);
 }
 
 // The layers in the order they stack, for the log and `meshbot plugins`.
@@ -162,6 +169,7 @@ void PluginHost::runner_start_failed(PluginRecord& plugin, const channel::StartF
     }
     fail(plugin, state, why);
     log_state(plugin);
+    notify_settled(plugin);
 }
 
 void PluginHost::runner_exited(PluginRecord& plugin, const std::string& why, bool had_started) {
@@ -172,24 +180,29 @@ void PluginHost::runner_exited(PluginRecord& plugin, const std::string& why, boo
                  plugin.status.library.string() + ": its library crashed a runner checking it (" +
                      why + ")");
             log_state(plugin);
+            notify_settled(plugin);
         }
         return check_stopped();
     }
-    const bool crashed = !stopping_ && plugin.active();
+    const bool crashed = !stopping_ && !plugin.retiring && plugin.active();
     auto commands = commands_of(plugin);  // taken over by "busy" stand-ins below
     release_registrations(plugin);
     flush_releases();
-    if (!crashed) return check_stopped();
+    if (!crashed) {
+        if (plugin.retiring) finish_retire(plugin);
+        return check_stopped();
+    }
 
     plugin.status.last_crash = why;
     const std::string what =
         std::string(had_started ? "" : "while starting: ") + "its runner " + why;
     spdlog::error("plugin {}: {}", plugin.id(), what);
-    if (count_fault(plugin, what)) return;
+    if (count_fault(plugin, what)) return notify_settled(plugin);
     plugin.status.state = PluginState::crashed;
     plugin.status.reason = what;
     add_stand_ins(plugin, std::move(commands));
     schedule_restart(plugin);
+    notify_settled(plugin);
 }
 
 std::vector<CommandEntry> PluginHost::commands_of(const PluginRecord& plugin) const {
@@ -252,7 +265,7 @@ void PluginHost::schedule_restart(PluginRecord& plugin) {
         plugin.restart_timer = std::make_unique<boost::asio::steady_timer>(executor_);
     plugin.restart_timer->expires_after(delay);
     plugin.restart_timer->async_wait([this, p = &plugin](const boost::system::error_code& ec) {
-        if (ec || stopping_ || p->status.state != PluginState::crashed) return;
+        if (ec || stopping_ || p->retiring || p->status.state != PluginState::crashed) return;
         ++p->status.restarts;
         start_runner(*p);
     });
@@ -270,6 +283,8 @@ std::string PluginHost::restart(std::string_view id) {
         return std::string(id) + " is " + to_string(state) + ": " + plugin.status.reason;
     }
     if (stopping_) return "the bot is stopping";
+    if (plugin.retiring || reloading_.count(plugin.id()))
+        return std::string(id) + " is being reloaded; try again in a few seconds";
     if (plugin.lifecycle == PluginRecord::Lifecycle::unloading)
         return std::string(id) + " is still finishing its work; try again in a few seconds";
     spdlog::info("plugin {}: restart asked by the operator", plugin.id());
