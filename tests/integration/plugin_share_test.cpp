@@ -105,7 +105,10 @@ TEST_CASE("a plugin folder installs, its permissions shown and granted only expl
     fs::create_directories(folder);
     for (const auto& entry : fs::directory_iterator(built_template()))
         fs::copy_file(entry.path(), folder / entry.path().filename());
-    std::ofstream(folder / "plugin.toml", std::ios::app) << "permissions = [\"network\"]\n";
+    // Top-level keys go first: the manifest ends with its [config.*] tables.
+    const auto manifest = file_text(folder / "plugin.toml");
+    std::ofstream(folder / "plugin.toml", std::ios::trunc) << "permissions = [\"network\"]\n"
+                                                           << manifest;
 
     const auto refused = plugin_cli(config_of(bot), {"install", folder.string()});
     INFO(refused.output);
@@ -127,9 +130,18 @@ TEST_CASE("a plugin folder installs, its permissions shown and granted only expl
     INFO(installed.output);
     REQUIRE(installed.code == 0);
     CHECK_THAT(file_text(bot.data_dir() / "plugins.lock"), Catch::Contains("network"));
-    // The grant recorded at install is what lets the bot load it: no grant in the config.
     CHECK(hello(sim, 1) == "hello N001");
-    REQUIRE(bot.process->wait_for_line("granted at install", 5s));
+
+    // A plugin that imports socket functions loads only when granted the network: here the
+    // grant recorded at install is what lets the bot load it (the config grants nothing).
+    const auto netclient = build_dir() / "tests/test_plugins/netclient";
+    const auto granted =
+        plugin_cli(config_of(bot), {"install", netclient.string(), "--grant", "network"});
+    INFO(granted.output);
+    REQUIRE(granted.code == 0);
+    CHECK_THAT(granted.output, Catch::Contains("the running bot: plugin netclient 1.0.0 loaded"));
+    CHECK(bot.process->wait_for_line("plugin netclient: may use the network", 5s));
+    CHECK(bot.process->wait_for_line("granted at install", 5s));
     check_one_connection(sim);
 }
 
@@ -262,7 +274,7 @@ TEST_CASE("install refuses what would not run here, each with its message, and c
     SECTION("a manifest whose [config] schema is broken") {
         const auto package = make_package(built_template(), work.path(), [](const fs::path& dir) {
             std::ofstream(dir / "plugin.toml", std::ios::app)
-                << "\n[config.greeting]\ntype = \"strnig\"\nhelp = \"the greeting\"\n";
+                << "\n[config.colour]\ntype = \"strnig\"\nhelp = \"the colour\"\n";
         });
         refused(package.string(), "plugin.toml:");
         refused(package.string(), "strnig");

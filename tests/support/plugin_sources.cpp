@@ -79,6 +79,7 @@ fs::path make_template_repo(const fs::path& dir) {
     replace_in(repo / "hello_plugin.cpp", "\"hello\", \"1.0.0\")", "\"hello\", \"1.1.0\")");
     replace_in(repo / "hello_plugin.cpp", "get_or(\"greeting\", \"hello\")",
                "get_or(\"greeting\", \"howdy\")");
+    replace_in(repo / "plugin.toml", "default = \"hello\"", "default = \"howdy\"");
     git({"commit", "--quiet", "-am", "hello 1.1.0: says howdy"});
     git({"tag", "v1.1.0"});
     return repo;
