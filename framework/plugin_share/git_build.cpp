@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "plugin_host/plugin_folders.hpp"
+#include "plugin_share/plugin_source.hpp"
 #include "plugin_share/program_run.hpp"
 #include "plugin_share/share_error.hpp"
 
@@ -20,6 +21,14 @@ const std::map<std::string, std::string> kGitEnv = {
     {"GIT_TERMINAL_PROMPT", "0"},
     {"GIT_SSH_COMMAND", "ssh -o BatchMode=yes"},
     {"GIT_ASKPASS", "/bin/false"},
+    // Only the transports a source may name: never ext:: or fd::, which run commands.
+    {"GIT_ALLOW_PROTOCOL", "file:https:ssh"},
+    // A trusted server must not send the clone elsewhere: no HTTP redirects, no LFS server
+    // named by the repository's own .lfsconfig.
+    {"GIT_CONFIG_COUNT", "1"},
+    {"GIT_CONFIG_KEY_0", "http.followRedirects"},
+    {"GIT_CONFIG_VALUE_0", "false"},
+    {"GIT_LFS_SKIP_SMUDGE", "1"},
 };
 
 fs::path need(const std::string& program, const std::string& what) {
@@ -59,6 +68,7 @@ bool sdk_in(const fs::path& prefix) {
 }  // namespace
 
 Checkout fetch_git(const std::string& url, const std::string& ref, const fs::path& into) {
+    check_ref(ref);
     const auto where = into.parent_path();
     git(where, {"clone", "--quiet", "--no-checkout", "--", url, into.string()}, "clone " + url);
     std::string commit;

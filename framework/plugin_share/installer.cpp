@@ -11,8 +11,10 @@
 #include <istream>
 #include <ostream>
 
+#include "plugin_host/config_schema.hpp"
 #include "plugin_host/file_digest.hpp"
 #include "plugin_host/plugin_folders.hpp"
+#include "plugin_host/utf8_chunker.hpp"
 #include "plugin_share/git_build.hpp"
 #include "plugin_share/package_archive.hpp"
 #include "plugin_share/share_error.hpp"
@@ -22,6 +24,7 @@ namespace meshbot::share {
 
 namespace fs = std::filesystem;
 using plugins::LockEntry;
+using plugins::printable;
 
 namespace {
 
@@ -133,7 +136,8 @@ int Installer::update(const std::string& id, const InstallOptions& options) {
         if (!entry->index.empty()) {
             source.kind = PluginSource::Kind::index;
             source.location = id;
-            source.ref = options.to;  // empty: the newest version the index lists
+            source.ref = options.to;      // empty: the newest version the index lists
+            source.index = entry->index;  // that index only, never another that lists it
         } else if (entry->kind == "git") {
             source = parse_source(entry->source);
             // Never to a ref nobody asked for: the recorded one (a branch moves on, a tag
@@ -158,6 +162,13 @@ void Installer::install_from(const PluginSource& given, const InstallOptions& op
     if (source.kind == PluginSource::Kind::index) {
         if (!lookup_) throw ShareError("no plugin index is configured");
         indexed = lookup_(source);
+        const bool pinned = indexed.source.kind == PluginSource::Kind::git
+                                ? !indexed.expected_commit.empty()
+                                : indexed.source.kind == PluginSource::Kind::package &&
+                                      !indexed.expected_sha256.empty();
+        if (!pinned)
+            throw ShareError("refused: the index " + indexed.index + " does not pin " +
+                             source.location + " to a git commit or a package digest");
         source = indexed.source;
     }
     check_trusted(source, config_.plugins.trusted_sources, config_.source);
@@ -224,6 +235,10 @@ void Installer::install_from(const PluginSource& given, const InstallOptions& op
     if (source.kind == PluginSource::Kind::package && stage.filename() != m.id)
         throw ShareError("refused: the package's folder is '" + stage.filename().string() +
                          "' but its plugin.toml says id = \"" + m.id + "\"");
+    if (!indexed.index.empty() && (m.id != given.location || m.version != indexed.expected_version))
+        throw ShareError("refused: the index " + indexed.index + " lists " + given.location + " " +
+                         indexed.expected_version + ", but that source holds " + m.id + " " +
+                         printable(m.version, 40));
     const auto lock = plugins::lock_file(config_.bot.data_dir);
     auto entries = plugins::read_lock(lock);
     if (replacing && m.id != replacing->id)
@@ -243,11 +258,21 @@ void Installer::install_from(const PluginSource& given, const InstallOptions& op
         return;
     }
     for (const auto& w : staged.warnings)
-        out_ << "warning: " << w << "\n";
+        out_ << "warning: " << printable(w, 400) << "\n";
+    // The operator's table against this version's schema: the bot would refuse the plugin.
+    const auto table = config_.plugins.settings.find(m.id);
+    const auto check = plugins::validate_plugin_table(
+        m.id, m.config_schema, table == config_.plugins.settings.end() ? nullptr : &table->second);
+    for (const auto& e : check.errors)
+        out_ << "warning: " << e << " (the bot will not load " << m.id << " " << m.version
+             << " until this is fixed)\n";
 
-    out_ << "plugin " << m.id << " " << m.version << (m.name.empty() ? "" : " (" + m.name + ")")
+    // What the manifest says is the author's text: shown without terminal escapes, so that it
+    // cannot redraw what the operator reads before granting anything.
+    out_ << "plugin " << m.id << " " << m.version
+         << (m.name.empty() ? "" : " (" + printable(m.name, 80) + ")")
          << (replacing ? ", replacing " + replacing->version : "") << "\n";
-    if (!m.description.empty()) out_ << "  " << m.description << "\n";
+    if (!m.description.empty()) out_ << "  " << printable(m.description, 200) << "\n";
     out_ << "  from " << entry.kind << " " << entry.source
          << (entry.ref.empty() ? "" : " at " + entry.ref)
          << (entry.commit.empty() ? "" : " (commit " + short_commit(entry.commit) + ")") << "\n";
@@ -255,7 +280,10 @@ void Installer::install_from(const PluginSource& given, const InstallOptions& op
     entry.id = m.id;
     entry.version = m.version;
     entry.sha256 = staged.library_sha256;
-    entry.granted = grant(m.permissions, options, replacing, m.id);
+    // Grants carry over only from the same origin; a plugin from elsewhere is asked afresh.
+    const bool same_origin = replacing && replacing->kind == entry.kind &&
+                             replacing->source == entry.source && replacing->index == entry.index;
+    entry.granted = grant(m.permissions, options, same_origin ? replacing : nullptr, m.id);
     warn_about_shadows(m.id);
     if (options.dry_run) {
         out_ << "dry run: " << m.id << " " << m.version << " passed every check; nothing was "
@@ -286,7 +314,7 @@ void Installer::install_from(const PluginSource& given, const InstallOptions& op
 }
 
 std::vector<std::string> Installer::grant(const std::vector<std::string>& asked,
-                                          const InstallOptions& options, const LockEntry* replacing,
+                                          const InstallOptions& options, const LockEntry* earlier,
                                           const std::string& id) {
     std::vector<std::string> granted;
     std::vector<std::string> missing;
@@ -294,7 +322,7 @@ std::vector<std::string> Installer::grant(const std::vector<std::string>& asked,
     for (const auto& permission : asked) {
         out_ << "    " << describe_permission(permission) << "\n";
         bool ok = contains(options.grants, permission) ||
-                  (replacing && contains(replacing->granted, permission));
+                  (earlier && contains(earlier->granted, permission));
         if (!ok && options.interactive && !options.dry_run) {
             out_ << "grant " << id << " the " << permission << " permission? [y/N] " << std::flush;
             std::string answer;
@@ -311,6 +339,10 @@ std::vector<std::string> Installer::grant(const std::vector<std::string>& asked,
         std::string flags;
         for (const auto& p : missing)
             flags += " --grant " + p;
+        if (options.dry_run) {
+            out_ << "  would need:" << flags << "\n";
+            return granted;
+        }
         throw ShareError("refused: " + id + " asks for permission it was not granted (" +
                          missing.front() + (missing.size() > 1 ? ", ..." : "") +
                          "). Read its source, then grant it explicitly:" + flags);

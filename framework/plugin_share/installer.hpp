@@ -34,10 +34,11 @@ using BotRequest = std::function<std::optional<std::string>(const std::string& r
 // Where an index says a plugin is: resolves `source` (Kind::index) to a git or package source
 // with what to expect of it. The app gives plugin_index's lookup.
 struct IndexedSource {
-    PluginSource source;          // git (ref = the pinned commit) or package
-    std::string expected_commit;  // git: must be what the ref resolves to
-    std::string expected_sha256;  // package: the archive's digest
-    std::string index;            // the index's name, recorded in the lock
+    PluginSource source;           // git (ref = the pinned commit) or package
+    std::string expected_commit;   // git: must be what the ref resolves to
+    std::string expected_sha256;   // package: the archive's digest
+    std::string index;             // the index's name, recorded in the lock
+    std::string expected_version;  // what the index lists: the manifest must say the same
 };
 using IndexLookup = std::function<IndexedSource(const PluginSource& id_and_version)>;
 
@@ -57,9 +58,10 @@ private:
     int run(const std::function<void()>& body);
     void install_from(const PluginSource& source, const InstallOptions& options,
                       const plugins::LockEntry* replacing);
+    // `earlier`: the entry whose grants carry over (an update from the same origin), or null.
     std::vector<std::string> grant(const std::vector<std::string>& asked,
-                                   const InstallOptions& options,
-                                   const plugins::LockEntry* replacing, const std::string& id);
+                                   const InstallOptions& options, const plugins::LockEntry* earlier,
+                                   const std::string& id);
     void warn_about_shadows(const std::string& id);
     void tell_bot(const std::string& id, const std::string& done);
 

@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t kMaxFiles = 64;
+constexpr std::size_t kMaxEntries = 256;  // folder entries too: each costs a header to read
 constexpr la_int64_t kMaxFileBytes = 64LL << 20;
 constexpr la_int64_t kMaxTotalBytes = 256LL << 20;
 constexpr std::string_view kSums = "SHA256SUMS";
@@ -82,6 +83,7 @@ fs::path unpack_package(const fs::path& package, const fs::path& into) {
     std::string top_seen;
     std::set<std::string> files;
     la_int64_t total = 0;
+    std::size_t entries = 0;
     archive_entry* entry = nullptr;
     for (;;) {
         const int status = archive_read_next_header(in.get(), &entry);
@@ -100,6 +102,8 @@ fs::path unpack_package(const fs::path& package, const fs::path& into) {
                              top_seen + "', '" + top + "')");
         top_seen = top;
         const auto type = archive_entry_filetype(entry);
+        if (++entries > kMaxEntries)
+            throw ShareError(package.string() + ": refused: too many entries");
         if (file.empty()) {
             if (type != AE_IFDIR)
                 throw ShareError(package.string() + ": refused: '" + top + "' is not a folder");
@@ -129,8 +133,8 @@ void verify_checksums(const fs::path& folder, bool required) {
     const auto sums = config::read_text_file(sums_file, error);
     if (!sums) {
         if (!required && error == ENOENT) return;
-        throw ShareError("refused: no checksum list " + sums_file.string() + " (" +
-                         std::strerror(error) + ")");
+        throw ShareError("refused: the package has no checksum list SHA256SUMS (" +
+                         std::string(std::strerror(error)) + ")");
     }
     std::map<std::string, std::string> listed;
     std::istringstream lines(*sums);
@@ -139,22 +143,26 @@ void verify_checksums(const fs::path& folder, bool required) {
     while (std::getline(lines, line)) {
         ++number;
         if (line.empty()) continue;
+        const auto at_line = "refused: SHA256SUMS:" + std::to_string(number) + ": ";
+        if (line.back() == '\r')
+            throw ShareError(at_line +
+                             "ends in a carriage return (write the list with "
+                             "sha256sum on Linux, or convert its line endings)");
         // sha256sum(1): 64 hex digits, a blank, then ' ' (text) or '*' (binary), then the name.
         const bool shaped = line.size() > 66 && line[64] == ' ' &&
                             (line[65] == ' ' || line[65] == '*') &&
                             line.find_first_not_of("0123456789abcdef") >= 64;
         const auto name = shaped ? line.substr(66) : "";
         if (!shaped || name.find('/') != std::string::npos || name == kSums)
-            throw ShareError("refused: " + sums_file.string() + ":" + std::to_string(number) +
-                             ": not a \"<sha256>  <file>\" line for a file of the plugin");
-        listed[name] = line.substr(0, 64);
+            throw ShareError(at_line + "not a \"<sha256>  <file>\" line for a file of the plugin");
+        if (!listed.emplace(name, line.substr(0, 64)).second)
+            throw ShareError(at_line + name + " is listed twice");
     }
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(folder, ec)) {
         const auto name = entry.path().filename().string();
         if (name != kSums && !listed.count(name))
-            throw ShareError("refused: " + name + " is not in the checksum list " +
-                             sums_file.string());
+            throw ShareError("refused: " + name + " is not in the checksum list SHA256SUMS");
     }
     for (const auto& [name, expected] : listed) {
         std::string why;

@@ -218,6 +218,7 @@ IndexedSource IndexSet::lookup(const PluginSource& wanted) const {
                          "`meshbot plugin index add SOURCE`)");
     const auto here = machine();
     for (const auto& index : indexes) {
+        if (!wanted.index.empty() && index.name != wanted.index) continue;
         for (const auto& entry : index.plugins) {
             if (entry.id != wanted.location) continue;
             const IndexVersion* best = nullptr;
@@ -231,22 +232,37 @@ IndexedSource IndexSet::lookup(const PluginSource& wanted) const {
                                  (wanted.ref.empty() ? "" : " " + wanted.ref) + " for " + here);
             IndexedSource out;
             out.index = index.name;
+            out.expected_version = best->version;
             if (!best->commit.empty()) {
                 out.source = parse_source(entry.source);
+                if (out.source.kind != PluginSource::Kind::git)
+                    throw ShareError("the index " + index.name + " gives " + entry.id +
+                                     " the source '" + entry.source +
+                                     "', which is no git URL (file://, https://, ssh://)");
                 out.source.ref = best->commit;
                 out.source.subdir = entry.subdir;
                 out.expected_commit = best->commit;
             } else {
-                fs::path package = best->package;
-                if (package.is_relative()) package = index.folder / package;
+                // A package lies inside the index's folder: an index cannot point at any file
+                // on the operator's disk, nor at a folder that no digest covers.
+                std::error_code ec;
+                const auto root = fs::weakly_canonical(index.folder, ec);
+                const auto package = fs::weakly_canonical(index.folder / best->package, ec);
+                const auto inside = package.lexically_relative(root);
+                if (ec || inside.empty() || *inside.begin() == ".." ||
+                    !fs::is_regular_file(fs::symlink_status(package, ec)))
+                    throw ShareError("the index " + index.name + " lists " + entry.id + " " +
+                                     best->version + " as '" + best->package +
+                                     "', which is no package file inside " + root.string());
                 out.source = parse_source(package.string());
                 out.expected_sha256 = best->sha256;
             }
             return out;
         }
     }
-    throw ShareError("no added index lists a plugin '" + wanted.location +
-                     "' (try `meshbot plugin search WORDS`)");
+    throw ShareError((wanted.index.empty() ? std::string("no added index lists")
+                                           : "the index " + wanted.index + " no longer lists") +
+                     " a plugin '" + wanted.location + "' (try `meshbot plugin search WORDS`)");
 }
 
 }  // namespace meshbot::share

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cctype>
 
+#include "plugin_host/utf8_chunker.hpp"
 #include "plugin_share/share_error.hpp"
 
 namespace meshbot::share {
 
 namespace fs = std::filesystem;
+using plugins::printable;
 
 namespace {
 
@@ -31,6 +33,7 @@ void split_ref(std::string& repo, std::string& ref, std::size_t path_start) {
     ref = repo.substr(at + 1);
     repo.erase(at);
     if (ref.empty()) throw ShareError("'" + repo + "@': the ref after '@' is empty");
+    check_ref(ref);
 }
 
 std::string strip_git(std::string path) {
@@ -43,7 +46,40 @@ std::string strip_git(std::string path) {
     return path;
 }
 
+// A git location must mean to git and to curl/ssh exactly what check_trusted() reads: no
+// character that ends or re-encodes a host ('?', '#', '%', '\\'), no blanks or control bytes,
+// and no "." or ".." path segment that would walk out of a trusted path prefix.
+void check_location(const std::string& repo, std::size_t path_start) {
+    for (const char c : repo) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f || c == '?' || c == '#' || c == '%' || c == '\\')
+            throw ShareError("'" + printable(repo, 200) +
+                             "': a git source may not hold blanks, control characters, '?', "
+                             "'#', '%' or '\\'");
+    }
+    std::string_view path = std::string_view(repo).substr(path_start);
+    while (!path.empty()) {
+        const auto slash = path.find('/');
+        const auto segment = path.substr(0, slash);
+        if (segment == "." || segment == "..")
+            throw ShareError("'" + repo + "': a git source may not hold '.' or '..' in its path");
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash + 1);
+    }
+}
+
 }  // namespace
+
+void check_ref(const std::string& ref) {
+    const bool odd = std::any_of(ref.begin(), ref.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u <= 0x20 || u == 0x7f || c == '~' || c == ':' || c == '\\' || c == '?' ||
+               c == '*' || c == '[';
+    });
+    if (!ref.empty() && (ref.front() == '-' || odd || ref.find("..") != std::string::npos ||
+                         ref.find("^{") != std::string::npos))
+        throw ShareError("'" + ref + "' is not a tag, branch or commit name");
+}
 
 const char* to_string(PluginSource::Kind kind) {
     switch (kind) {
@@ -74,6 +110,7 @@ PluginSource parse_source(std::string_view text) {
         if (path_start == std::string::npos || path_start + 1 >= repo.size())
             throw ShareError("'" + repo + "': no repository path after the host");
         split_ref(repo, source.ref, path_start);
+        check_location(repo, path_start + 1);
         std::string host = repo.substr(authority, path_start - authority);
         if (const auto at = host.rfind('@'); at != std::string::npos) host.erase(0, at + 1);
         if (host.size() > 1 && host.front() == '[') {
@@ -103,6 +140,7 @@ PluginSource parse_source(std::string_view text) {
     const auto colon = repo.find(':');
     if (colon != std::string::npos && colon > 0 && repo.find('/') > colon) {
         split_ref(repo, source.ref, colon);
+        check_location(repo, colon + 1);
         std::string host = repo.substr(0, colon);
         if (const auto at = host.rfind('@'); at != std::string::npos) host.erase(0, at + 1);
         if (host.empty() || repo.size() == colon + 1)

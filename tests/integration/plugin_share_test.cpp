@@ -203,28 +203,36 @@ TEST_CASE("plugins install by id from an index, pinned to a commit", "[share]") 
     const auto repo = make_template_repo(work.path());
     const auto index = work.path() / "index";
     fs::create_directories(index);
-    const auto write_index = [&](const std::string& commit) {
+    // The index names a version, a tag for people, and the commit that is what counts.
+    const auto write_index = [&](const std::string& version, const std::string& commit) {
         std::ofstream(index / "meshbot-index.toml", std::ios::trunc)
             << "name = \"test-index\"\n\n[[plugin]]\nid = \"hello\"\n"
                "description = \"Says hello to whoever asks\"\nlicense = \"MIT\"\n"
                "source = \"file://"
-            << repo.string()
-            << "\"\n\n[[plugin.version]]\n"
-               "version = \"1.0.0\"\nref = \"v1.0.0\"\ncommit = \""
-            << commit << "\"\n";
+            << repo.string() << "\"\n\n[[plugin.version]]\nversion = \"" << version
+            << "\"\nref = \"v" << version << "\"\ncommit = \"" << commit << "\"\n";
     };
-    write_index(commit_of(repo, "v1.1.0"));
     const auto config = work.write("meshbot.toml",
                                    "[radio]\nhost = \"127.0.0.1\"\n[bot]\n"
                                    "data_dir = \"data\"\n");
+    // An index whose pin holds another version than it claims is refused after the build.
+    write_index("1.0.0", commit_of(repo, "v1.1.0"));
+    REQUIRE(plugin_cli(config, {"index", "add", index.string()}).code == 0);
+    const auto mislabelled =
+        plugin_cli(config, {"install", "hello", "--sdk", installed_sdk().string()});
+    CHECK(mislabelled.code == 1);
+    CHECK_THAT(mislabelled.output,
+               Catch::Contains("lists hello 1.0.0, but that source holds hello 1.1.0"));
+    CHECK(!fs::exists(work.path() / "data/plugins/hello"));
+
+    write_index("1.1.0", commit_of(repo, "v1.1.0"));
     const auto added = plugin_cli(config, {"index", "add", index.string()});
     INFO(added.output);
     REQUIRE(added.code == 0);
     const auto found = plugin_cli(config, {"search", "hello"});
-    CHECK_THAT(found.output, Catch::Contains("hello 1.0.0"));
+    CHECK_THAT(found.output, Catch::Contains("hello 1.1.0"));
     CHECK(plugin_cli(config, {"search", "weather"}).code == 1);
 
-    // The index pins v1.1.0's commit under the name 1.0.0: installed as pinned, not by tag.
     const auto installed =
         plugin_cli(config, {"install", "hello", "--sdk", installed_sdk().string()});
     INFO(installed.output);
@@ -297,6 +305,14 @@ TEST_CASE("install refuses what would not run here, each with its message, and c
                     .code == 0);
         refused(package.string(), "refused");
         CHECK(!fs::exists(data / "outside.txt"));
+    }
+    SECTION("a git source with no SDK to build it against") {
+        const auto repo = make_template_repo(work.path());
+        refused("file://" + repo.string() + "@v1.0.0", "no meshbot SDK found");
+        const auto ran = plugin_cli(config, {"install", "file://" + repo.string(), "--sdk",
+                                             (work.path() / "no-sdk").string()});
+        CHECK(ran.code == 1);
+        CHECK_THAT(ran.output, Catch::Contains("no meshbot SDK under"));
     }
     SECTION("a git server the operator does not trust") {
         refused("https://git.example.invalid/someone/hello.git@v1.0.0", "is not a trusted source");

@@ -105,6 +105,13 @@ TEST_CASE("a SOURCE argument is a package, a folder, a git URL with its ref, or 
     CHECK_THROWS_WITH(parse_source("./no/such/folder"), Catch::Contains("no such file or folder"));
     CHECK_THROWS_WITH(parse_source("https://example.org/x@"), Catch::Contains("empty"));
     CHECK_THROWS_WITH(parse_source("file://elsewhere/x"), Catch::Contains("this machine"));
+    // A ref git would read as an option, or as something other than a name.
+    CHECK_THROWS_WITH(parse_source("file:///srv/hello@--output=/tmp/x"),
+                      Catch::Contains("not a tag, branch or commit name"));
+    CHECK_THROWS(parse_source("file:///srv/hello@main..evil"));
+    CHECK_THROWS(parse_source("file:///srv/hello@v1 x"));
+    CHECK_THROWS(check_ref("-h"));
+    CHECK_NOTHROW(check_ref("release/1.2"));
 }
 
 TEST_CASE("only servers in trusted_sources are contacted; local sources always pass", "[share]") {
@@ -123,6 +130,14 @@ TEST_CASE("only servers in trusted_sources are contacted; local sources always p
     CHECK_THROWS(check("https://github.com/someone-else/hello", {"github.com/someone"}));
     CHECK_THROWS(check("https://github.com.evil.example/someone/hello", {"github.com"}));
     CHECK_THROWS(check("https://evil@gitlab.com/someone/hello", {"github.com"}));
+    // Spellings where curl, ssh or git would reach another host or path than the one checked.
+    CHECK_THROWS_WITH(check("https://127.0.0.1:18443?@github.com/x/y.git", {"github.com"}),
+                      Catch::Contains("may not hold"));
+    CHECK_THROWS(check("https://127.0.0.1#@github.com/x/y.git", {"github.com"}));
+    CHECK_THROWS(check("ssh://127.0.0.1:12222%2F@github.com/x/y", {"github.com"}));
+    CHECK_THROWS_WITH(check("https://github.com/someone/../mallory/repo", {"github.com/someone"}),
+                      Catch::Contains("'..'"));
+    CHECK_THROWS(check("git@github.com:someone/./../mallory/repo", {"github.com/someone"}));
 }
 
 TEST_CASE("a package unpacks into one folder and nothing outside it", "[share]") {
@@ -251,4 +266,65 @@ TEST_CASE("the index shipped with meshbot is valid", "[share]") {
     for (const auto& p : index.plugins)
         ids.push_back(p.id);
     CHECK(ids == std::vector<std::string>{"echo", "monitor", "remote"});
+}
+
+TEST_CASE("a checksum list with CR line ends or a file listed twice is refused", "[share]") {
+    TempDir dir;
+    dir.write("p/plugin.toml", "a");
+    const auto folder = dir.path() / "p";
+    auto line = sums_line("a", "plugin.toml");
+    dir.write("p/SHA256SUMS", line.substr(0, line.size() - 1) + "\r\n");
+    CHECK_THROWS_WITH(verify_checksums(folder, true), Catch::Contains("carriage return"));
+    dir.write("p/SHA256SUMS", line + line);
+    CHECK_THROWS_WITH(verify_checksums(folder, true), Catch::Contains("listed twice"));
+}
+
+TEST_CASE("an index points only at git URLs and at package files inside its own folder",
+          "[share]") {
+    TempDir dir;
+    meshbot::config::AppConfig config;
+    config.bot.data_dir = dir.path() / "data";
+    const std::string sha(64, 'a');
+    const auto write = [&](const std::string& folder, const std::string& name,
+                           const std::string& version) {
+        dir.write(folder + "/meshbot-index.toml",
+                  "name = \"" + name + "\"\n[[plugin]]\nid = \"x\"\ndescription = \"d\"\n" +
+                      "license = \"MIT\"\nsource = \"" + dir.path().string() + "\"\n" + version);
+        return (dir.path() / folder).string();
+    };
+    IndexSet indexes(config);
+    PluginSource wanted;
+    wanted.kind = Kind::index;
+    wanted.location = "x";
+
+    dir.write("outside.meshbot-plugin", "x");
+    indexes.add(write("a", "a",
+                      "[[plugin.version]]\nversion = \"1.0.0\"\npackage = "
+                      "\"../outside.meshbot-plugin\"\nsha256 = \"" +
+                          sha + "\"\n"));
+    CHECK_THROWS_WITH(indexes.lookup(wanted), Catch::Contains("no package file inside"));
+
+    indexes.add(write("a", "a",
+                      "[[plugin.version]]\nversion = \"1.0.0\"\npackage = \"folder\"\nsha256 = \"" +
+                          sha + "\"\n"));
+    std::filesystem::create_directories(dir.path() / "a/folder");
+    CHECK_THROWS_WITH(indexes.lookup(wanted), Catch::Contains("no package file inside"));
+
+    indexes.add(write(
+        "a", "a",
+        "[[plugin.version]]\nversion = \"1.0.0\"\ncommit = \"" + std::string(40, 'b') + "\"\n"));
+    CHECK_THROWS_WITH(indexes.lookup(wanted), Catch::Contains("no git URL"));
+
+    // An update looks only in the index it came through, even when another lists the id first.
+    dir.write("b/x.meshbot-plugin", "x");
+    indexes.add(write("b", "b",
+                      "[[plugin.version]]\nversion = \"2.0.0\"\npackage = \"x.meshbot-plugin\"\n"
+                      "sha256 = \"" +
+                          sha + "\"\n"));
+    wanted.index = "b";
+    const auto found = indexes.lookup(wanted);
+    CHECK(found.index == "b");
+    CHECK(found.expected_version == "2.0.0");
+    wanted.index = "c";
+    CHECK_THROWS_WITH(indexes.lookup(wanted), Catch::Contains("the index c no longer lists"));
 }
