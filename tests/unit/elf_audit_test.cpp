@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "plugin_host/elf_audit.hpp"
+#include "plugin_host/elf_file.hpp"
 
 using Catch::Matchers::Contains;
 using meshbot::plugins::audit_network_imports;
@@ -97,15 +98,10 @@ struct Image {
     std::size_t dynstr_size = 0;
 };
 
+// The file's byte order is the host's one swapped, or not: the reader's conversion both ways.
 template <typename T>
 T to_file_order(T value, bool big_endian) {
-    if (!big_endian || sizeof(T) == 1) return value;
-    T out = 0;
-    for (std::size_t i = 0; i < sizeof(T); ++i) {
-        out = static_cast<T>((out << 8) | (value & 0xffU));
-        value = static_cast<T>(value >> 8);
-    }
-    return out;
+    return meshbot::plugins::elf::host_order(value, big_endian);
 }
 
 template <typename T>
