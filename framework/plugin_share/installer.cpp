@@ -1,8 +1,7 @@
 #include "plugin_share/installer.hpp"
 
 #include <fcntl.h>
-#include <stdlib.h>
-#include <sys/file.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +15,7 @@
 #include "plugin_host/plugin_folders.hpp"
 #include "plugin_host/utf8_chunker.hpp"
 #include "plugin_share/git_build.hpp"
+#include "plugin_share/install_lock.hpp"
 #include "plugin_share/package_archive.hpp"
 #include "plugin_share/share_error.hpp"
 #include "plugin_share/staged_plugin.hpp"
@@ -36,15 +36,7 @@ bool contains(const std::vector<std::string>& list, const std::string& item) {
 // the data folder's file system, so the finished plugin moves into place with one rename.
 class ScratchFolder {
 public:
-    explicit ScratchFolder(const fs::path& parent) {
-        std::error_code ec;
-        fs::create_directories(parent, ec);
-        std::string name = (parent / "work-XXXXXX").string();
-        if (!::mkdtemp(name.data()))
-            throw ShareError("cannot create a scratch folder in " + parent.string() + ": " +
-                             std::strerror(errno));
-        path_ = name;
-    }
+    explicit ScratchFolder(const fs::path& parent) : path_(make_scratch_folder(parent, "work-")) {}
     ~ScratchFolder() {
         std::error_code ec;
         fs::remove_all(path_, ec);
@@ -55,29 +47,6 @@ public:
 
 private:
     fs::path path_;
-};
-
-// Keeps two plugin commands from changing one data folder at once; released on destruction.
-class InstallLock {
-public:
-    explicit InstallLock(const fs::path& work_dir) {
-        std::error_code ec;
-        fs::create_directories(work_dir, ec);
-        const auto file = work_dir / ".lock";
-        fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd_ < 0) throw ShareError("cannot open " + file.string() + ": " + std::strerror(errno));
-        if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-            ::close(fd_);
-            throw ShareError("another `meshbot plugin` command is changing " +
-                             work_dir.parent_path().string() + "; try again when it is done");
-        }
-    }
-    ~InstallLock() { ::close(fd_); }
-    InstallLock(const InstallLock&) = delete;
-    InstallLock& operator=(const InstallLock&) = delete;
-
-private:
-    int fd_ = -1;
 };
 
 void move_folder(const fs::path& from, const fs::path& to) {
@@ -296,16 +265,24 @@ void Installer::install_from(const PluginSource& given, const InstallOptions& op
     const auto target = plugins_dir_ / m.id;
     const auto previous = scratch.path() / "previous";
     const bool had_previous = fs::exists(target, ec);
-    if (had_previous) move_folder(target, previous);
+    // An update swaps the two folders in one step, so a bot scanning meanwhile finds the old
+    // version or the new one, never none; the old one ends in `stage`.
+    const bool swapped = had_previous && ::renameat2(AT_FDCWD, stage.c_str(), AT_FDCWD,
+                                                     target.c_str(), RENAME_EXCHANGE) == 0;
+    if (had_previous && !swapped) move_folder(target, previous);
     try {
-        move_folder(stage, target);
+        if (!swapped) move_folder(stage, target);
         entry.installed_at = plugins::utc_timestamp();
         std::erase_if(entries, [&](const LockEntry& e) { return e.id == m.id; });
         entries.push_back(entry);
         plugins::write_lock(lock, entries);
     } catch (...) {
-        fs::remove_all(target, ec);
-        if (had_previous) fs::rename(previous, target, ec);
+        if (swapped) {
+            ::renameat2(AT_FDCWD, stage.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE);
+        } else {
+            fs::remove_all(target, ec);
+            if (had_previous) fs::rename(previous, target, ec);
+        }
         throw;
     }
     out_ << (replacing ? "updated " : "installed ") << m.id << " " << m.version << " in "

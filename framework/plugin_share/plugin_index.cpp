@@ -11,6 +11,7 @@
 #include "config/text_file.hpp"
 #include "plugin_host/manifest.hpp"
 #include "plugin_share/git_build.hpp"
+#include "plugin_share/install_lock.hpp"
 #include "plugin_share/plugin_source.hpp"
 #include "plugin_share/share_error.hpp"
 
@@ -150,7 +151,10 @@ std::vector<PluginIndex> IndexSet::load() const {
         for (const auto& node : *list) {
             const auto* t = node.as_table();
             const auto* folder = t ? t->get_as<std::string>("folder") : nullptr;
-            if (folder) out.push_back(read_index(fs::path(folder->get()) / kIndexFile));
+            if (!folder) continue;
+            out.push_back(read_index(fs::path(folder->get()) / kIndexFile));
+            if (const auto* source = t->get_as<std::string>("source"))
+                out.back().source = source->get();
         }
     }
     return out;
@@ -158,31 +162,50 @@ std::vector<PluginIndex> IndexSet::load() const {
 
 std::string IndexSet::add(const std::string& text) {
     const auto source = parse_source(text);
+    InstallLock lock(config_.bot.data_dir / "plugin-install");
+    const auto known = load();
+    // One name, one index: a second source under a known name would take over what the lock
+    // file records as installed through the first.
+    const auto refuse_clash = [&](const std::string& name) {
+        for (const auto& k : known) {
+            if (k.name == name && !k.source.empty() && k.source != source.location)
+                throw ShareError("refused: an index named " + name + " is already added from " +
+                                 k.source + " (drop it from " + registry_.string() + " first)");
+        }
+    };
     fs::path folder;
     std::error_code ec;
     if (source.kind == PluginSource::Kind::folder) {
         folder = source.location;
     } else if (source.kind == PluginSource::Kind::git) {
         check_trusted(source, config_.plugins.trusted_sources, config_.source);
-        fs::create_directories(copies_, ec);
-        const auto fresh = copies_ / ".fetching";
-        fs::remove_all(fresh, ec);
+        const auto scratch = make_scratch_folder(config_.bot.data_dir / "plugin-install", "work-");
+        const auto fresh = scratch / "index";
         fetch_git(source.location, source.ref, fresh);
         const auto name = read_index(fresh / kIndexFile).name;
+        refuse_clash(name);
         folder = copies_ / name;
-        fs::remove_all(folder, ec);
+        fs::create_directories(copies_, ec);
+        // The old copy stays until the new one is in place (and goes with the scratch folder).
+        if (fs::exists(folder, ec)) fs::rename(folder, scratch / "previous", ec);
         fs::rename(fresh, folder, ec);
-        if (ec)
-            throw ShareError("cannot keep the index in " + folder.string() + ": " + ec.message());
+        if (ec) {
+            fs::rename(scratch / "previous", folder, ec);
+            fs::remove_all(scratch, ec);
+            throw ShareError("cannot keep the index in " + folder.string());
+        }
+        fs::remove_all(scratch, ec);
     } else {
         throw ShareError("'" + text + "': an index is a folder or a git repository holding " +
                          kIndexFile);
     }
     const auto index = read_index(folder / kIndexFile);
+    refuse_clash(index.name);
     toml::array list;
-    for (const auto& known : load()) {
-        if (known.name == index.name) continue;
-        list.push_back(toml::table{{"name", known.name}, {"folder", known.folder.string()}});
+    for (const auto& k : known) {
+        if (k.name == index.name) continue;
+        list.push_back(
+            toml::table{{"name", k.name}, {"source", k.source}, {"folder", k.folder.string()}});
     }
     list.push_back(toml::table{
         {"name", index.name}, {"source", source.location}, {"folder", folder.string()}});

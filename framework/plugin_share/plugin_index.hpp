@@ -36,6 +36,7 @@ struct IndexEntry {
 struct PluginIndex {
     std::string name;
     std::filesystem::path folder;  // where its file and relative packages are
+    std::string source;            // what `index add` was given (the registry's record)
     std::vector<IndexEntry> plugins;
 };
 

@@ -9,6 +9,7 @@
 
 #include "plugin_host/file_digest.hpp"
 #include "plugin_host/plugin_lock.hpp"
+#include "plugin_share/install_lock.hpp"
 #include "plugin_share/package_archive.hpp"
 #include "plugin_share/plugin_index.hpp"
 #include "plugin_share/plugin_source.hpp"
@@ -327,4 +328,23 @@ TEST_CASE("an index points only at git URLs and at package files inside its own 
     CHECK(found.expected_version == "2.0.0");
     wanted.index = "c";
     CHECK_THROWS_WITH(indexes.lookup(wanted), Catch::Contains("the index c no longer lists"));
+
+    // Another source under a known name does not take that index over.
+    CHECK_THROWS_WITH(indexes.add(write("elsewhere", "b",
+                                        "[[plugin.version]]\nversion = \"1.0.0\"\ncommit = \"" +
+                                            std::string(40, 'c') + "\"\n")),
+                      Catch::Contains("an index named b is already added from"));
+    CHECK(indexes.load().size() == 2);
+}
+
+TEST_CASE("what an interrupted plugin command left is cleared once the lock is held", "[share]") {
+    TempDir dir;
+    const auto work = dir.path() / "plugin-install";
+    dir.write("plugin-install/work-abc123/stage/plugin.toml", "id = \"x\"\n");
+    {
+        InstallLock lock(work);
+        CHECK(!std::filesystem::exists(work / "work-abc123"));
+        CHECK_THROWS_WITH(InstallLock(work), Catch::Contains("another `meshbot plugin` command"));
+    }
+    CHECK_NOTHROW(InstallLock(work));
 }
