@@ -88,6 +88,12 @@ enum class Isolation { process, none };
 
 // The keys of a [plugins.<id>] table that are the host's (config_sections.cpp reads them); every
 // other key is the plugin's own, so a plugin's [config] schema may not declare these.
+// A character of a plugin id: the manifest's id, its [plugins.<id>] table, an index entry.
+inline bool is_plugin_id_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+inline constexpr std::size_t max_plugin_id_length = 32;
+
 inline constexpr std::string_view host_plugin_keys[] = {"enabled", "isolation", "grant_network",
                                                         "grant_exec", "allow_local_ports"};
 

@@ -207,9 +207,7 @@ namespace {
 constexpr std::string_view plugin_id_rule = "lowercase letters, digits, '_' and '-'";
 
 bool is_plugin_id(std::string_view id) {
-    return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    });
+    return !id.empty() && std::all_of(id.begin(), id.end(), is_plugin_id_char);
 }
 
 // A key as it would be written in a TOML header: bare when it can be, quoted otherwise.

@@ -1,4 +1,5 @@
 #include "plugin_host/manifest.hpp"
+#include "config/app_config.hpp"
 #include "config/config_reader.hpp"
 #include "config/text_file.hpp"
 
@@ -21,7 +22,7 @@ namespace {
 
 using config::detail::describe;
 
-constexpr std::size_t max_id_length = 32;
+constexpr std::size_t max_id_length = config::max_plugin_id_length;
 
 // One problem, kept with its position so the report reads in file order; line 0 = no
 // position (a missing key), reported after the others.
@@ -157,9 +158,7 @@ private:
 void read_id(Reader& r, Manifest& m) {
     const auto id = r.string("id", true);
     if (!id) return;
-    const auto bad = std::find_if(id->begin(), id->end(), [](char c) {
-        return !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
-    });
+    const auto bad = std::find_if_not(id->begin(), id->end(), config::is_plugin_id_char);
     if (id->empty())
         r.error(r.node("id"), "id", "must not be empty");
     else if (id->size() > max_id_length)

@@ -46,8 +46,8 @@ std::string field(const fs::path& file, const toml::table& table, const char* ke
 }
 
 bool is_id(std::string_view t) {
-    return !t.empty() && t.size() <= 32 &&
-           all_of_chars(t, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+    return !t.empty() && t.size() <= config::max_plugin_id_length &&
+           std::all_of(t.begin(), t.end(), config::is_plugin_id_char);
 }
 bool is_commit(std::string_view t) {
     return t.size() == 40 && all_of_chars(t, "0123456789abcdef");
