@@ -51,12 +51,18 @@ std::string epoch_text(std::uint64_t epoch) {
 constexpr auto kWarningPeriod = std::chrono::seconds(10);
 // Skipped backlog commands are counted for this long before the one line that reports them.
 constexpr auto kBacklogReportDelay = std::chrono::seconds(2);
+// Key events the status page lists.
+constexpr std::size_t kKeyEvents = 50;
+
+std::uint64_t now_epoch() {
+    return static_cast<std::uint64_t>(std::time(nullptr));
+}
 
 }  // namespace
 
 Bot::Bot(boost::asio::any_io_executor executor, const config::AppConfig& config)
     : config_(config),
-      started_at_(static_cast<std::uint64_t>(std::time(nullptr))),
+      started_at_(now_epoch()),
       store_(config.bot.data_dir),
       undelivered_(executor, kWarningPeriod,
                    [this](std::uint64_t more, radio::Clock::duration period) {
@@ -89,9 +95,27 @@ Bot::Bot(boost::asio::any_io_executor executor, const config::AppConfig& config)
       backlog_timer_(executor) {
     store_.set_listeners([this](const nodes::NodeRecord& node) { plugins_.on_node_updated(node); },
                          [this](const nodes::NodeRecord& node, const nodes::KeyEvent& event) {
+                             remember_key_event(node, event);
                              if (event.kind == nodes::KeyEvent::Kind::changed)
                                  plugins_.on_key_changed(node);
                          });
+    link_changed_at_ = started_at_;
+}
+
+void Bot::remember_key_event(const nodes::NodeRecord& node, const nodes::KeyEvent& event) {
+    using K = nodes::KeyEvent::Kind;
+    const char* what = event.kind == K::pinned     ? "pinned"
+                       : event.kind == K::changed  ? "changed"
+                       : event.kind == K::accepted ? "accepted"
+                                                   : "restored";
+    const auto now = now_epoch();
+    if (event.kind == K::pinned && !key_events_.empty() && key_events_.back().at == now &&
+        key_events_.back().what == std::string_view("pinned")) {
+        ++key_events_.back().count;
+        return;
+    }
+    key_events_.push_back({now, node.num, node.short_name, what});
+    if (key_events_.size() > kKeyEvents) key_events_.pop_front();
 }
 
 void Bot::open_store() {
@@ -158,6 +182,7 @@ void Bot::stop(std::function<void()> done) {
 }
 
 void Bot::on_ready(const radio::RadioInfo& radio) {
+    link_changed_at_ = now_epoch();
     store_.on_handshake(radio);
     key_sync_.on_ready(radio);
     log_node_list(radio, store_);
@@ -166,6 +191,7 @@ void Bot::on_ready(const radio::RadioInfo& radio) {
 }
 
 void Bot::on_down(const std::string& reason) {
+    link_changed_at_ = now_epoch();
     key_sync_.on_down();
     plugins_.on_link_down(reason);
 }
@@ -272,6 +298,9 @@ void Bot::send_text(std::uint32_t to, std::uint32_t channel, std::string_view te
         packet.mutable_decoded()->set_payload(part);
         key_sync_.send(std::move(packet), [this, to](const radio::SendResult& r) {
             using S = radio::SendResult::Status;
+            // The radio took the part (an unanswered DM too: it went on the air).
+            if (r.status == S::sent || r.status == S::acked || r.status == S::timeout)
+                ++reply_parts_sent_;
             if (r.status != S::nak && r.status != S::expired && r.status != S::rejected_full)
                 return;
             last_undelivered_ = r.status;

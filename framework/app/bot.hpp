@@ -4,12 +4,14 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "config/app_config.hpp"
+#include "http/bot_view.hpp"
 #include "nodes/key_sync.hpp"
 #include "nodes/node_store.hpp"
 #include "plugin_host/command_router.hpp"
@@ -20,7 +22,7 @@
 namespace meshbot::app {
 
 // Owns every long-lived part of the daemon; io_context thread only.
-class Bot final : public plugins::MeshServices {
+class Bot final : public plugins::MeshServices, public http::BotView {
 public:
     Bot(boost::asio::any_io_executor executor, const config::AppConfig& config);
     ~Bot() override;
@@ -54,7 +56,21 @@ public:
     bool link_ready() const override { return link_.state() == radio::LinkState::ready; }
     plugins::HostStatus status() const override;
 
+    // BotView: what /metrics and the status page show.
+    const radio::RadioLink& radio_link() const override { return link_; }
+    const nodes::NodeStore& node_store() const override { return store_; }
+    const nodes::KeySync& keys() const override { return key_sync_; }
+    const plugins::CommandRouter& commands() const override { return router_; }
+    std::vector<plugins::PluginStatus> plugin_statuses() const override {
+        return plugins_.statuses();
+    }
+    const std::deque<http::KeyEventRecord>& key_events() const override { return key_events_; }
+    std::uint64_t reply_parts_sent() const override { return reply_parts_sent_; }
+    std::uint64_t started_at() const override { return started_at_; }
+    std::uint64_t link_changed_at() const override { return link_changed_at_; }
+
 private:
+    void remember_key_event(const nodes::NodeRecord& node, const nodes::KeyEvent& event);
     void on_ready(const radio::RadioInfo& radio);
     void on_down(const std::string& reason);
     void on_packet(const pb::MeshPacket& packet, bool replayed);
@@ -83,6 +99,9 @@ private:
     boost::asio::steady_timer retry_timer_;
     boost::asio::steady_timer backlog_timer_;
     bool backlog_report_pending_ = false;
+    std::deque<http::KeyEventRecord> key_events_;  // the last kKeyEvents, oldest first
+    std::uint64_t reply_parts_sent_ = 0;           // text parts the radio took
+    std::uint64_t link_changed_at_ = 0;            // epoch seconds: up or down since
 };
 
 }  // namespace meshbot::app

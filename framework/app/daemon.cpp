@@ -12,6 +12,7 @@
 #include "app/bot.hpp"
 #include "app/control_server.hpp"
 #include "app/signal_watch.hpp"
+#include "http/http_server.hpp"
 #include "nodes/store_files.hpp"
 
 #include <algorithm>
@@ -118,6 +119,7 @@ int run_daemon(const config::AppConfig& config) {
         plugins.isolation == config::Isolation::none ||
         std::any_of(plugins.settings.begin(), plugins.settings.end(),
                     [](const auto& s) { return s.second.isolation == config::Isolation::none; });
+    http::HttpServer web(io.get_executor(), config.http, bot);
     std::function<std::string()> stuck;
     if (in_bot) {
         const auto after = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -127,6 +129,7 @@ int run_daemon(const config::AppConfig& config) {
     SignalWatch watch(
         [&](int) {
             boost::asio::post(io, [&] {
+                web.stop();
                 control.stop();
                 bot.stop([&io] { io.stop(); });
             });
@@ -142,6 +145,7 @@ int run_daemon(const config::AppConfig& config) {
     }
     // Before the plugins: no plugin thread may exist while start() sets the umask.
     control.start();
+    if (config.http.enabled) web.start();
     bot.load_plugins();
     settle_plugins(io, bot.plugins());  // commands find their plugins from the first packet on
     bot.start();

@@ -146,6 +146,19 @@ struct PluginsConfig {
     }
 };
 
+// The local HTTP listener: /metrics for Prometheus and the live status page.
+struct HttpConfig {
+    bool enabled = true;  // listen = "" turns it off
+    std::string address = "127.0.0.1";  // an IP literal, never a host name
+    std::uint16_t port = 9464;          // 0: any free port (tests), logged when listening
+    bool loopback = true;               // address is 127.0.0.0/8 or ::1
+    // Required (and then checked on every request but the page itself) unless loopback.
+    std::string token;
+    // Per-node series in /metrics: the most recently heard nodes, so that a 10,000-node mesh
+    // does not become 50,000 series.
+    unsigned node_metrics = 100;
+};
+
 struct AppConfig {
     std::filesystem::path source;  // the file this was read from
     RadioConfig radio;
@@ -154,6 +167,7 @@ struct AppConfig {
     CommandsConfig commands;
     KeysConfig keys;
     PluginsConfig plugins;
+    HttpConfig http;
 };
 
 }  // namespace meshbot::config

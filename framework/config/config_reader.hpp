@@ -280,5 +280,6 @@ void read_bot(Section& s, BotConfig& b, const std::filesystem::path& base_dir);
 void read_commands(Section& s, CommandsConfig& c);
 void read_keys(Section& s, KeysConfig& k);
 void read_plugins(Section& s, PluginsConfig& p, const std::filesystem::path& base_dir);
+void read_http(Section& s, HttpConfig& h);
 
 }  // namespace meshbot::config::detail

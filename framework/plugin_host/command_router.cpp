@@ -102,6 +102,40 @@ bool CommandRouter::channel_allowed(std::uint32_t channel) const {
 CommandRouter::Outcome CommandRouter::on_text(const pb::MeshPacket& packet, bool replayed,
                                               std::uint32_t my_node, std::uint64_t event,
                                               Clock::time_point now) {
+    rate_limited_now_ = false;
+    const Outcome outcome = route(packet, replayed, my_node, event, now);
+    if (outcome == Outcome::not_a_command) return outcome;
+    std::string name;
+    std::string_view args;
+    parse_command(packet.decoded().payload(), config_.prefix, name, args);
+    const char* what = "ignored";
+    switch (outcome) {
+        case Outcome::ran:
+            ++activity_.runs[name];
+            what = "ran";
+            break;
+        case Outcome::refused:
+            ++(rate_limited_now_ ? activity_.rate_limited : activity_.refused);
+            what = rate_limited_now_ ? "rate limited" : "refused";
+            break;
+        case Outcome::skipped_backlog:
+            what = "backlog";
+            break;
+        default:
+            break;
+    }
+    // Whatever named a command is recorded, up to the length of a command name: a stranger's
+    // long "/<garbage>" must not fill the status page.
+    name.resize(std::min<std::size_t>(name.size(), 32));
+    activity_.recent.push_back(
+        {static_cast<std::uint64_t>(std::time(nullptr)), std::move(name), packet.from(), what});
+    if (activity_.recent.size() > CommandActivity::kRecent) activity_.recent.pop_front();
+    return outcome;
+}
+
+CommandRouter::Outcome CommandRouter::route(const pb::MeshPacket& packet, bool replayed,
+                                            std::uint32_t my_node, std::uint64_t event,
+                                            Clock::time_point now) {
     if (!packet.has_decoded() || packet.decoded().portnum() != pb::TEXT_MESSAGE_APP) {
         return Outcome::not_a_command;
     }
@@ -146,6 +180,7 @@ CommandRouter::Outcome CommandRouter::on_text(const pb::MeshPacket& packet, bool
         }
         spdlog::info("commands: rate limited {} ({}{})", radio::node_id(sender), config_.prefix,
                      name);
+        rate_limited_now_ = true;
         return Outcome::refused;
     }
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <string>
@@ -36,6 +37,23 @@ struct CommandEntry {
     std::function<void(const CommandCall&)> handler;
 };
 
+// What the router did since start, for /metrics and the status page. Plain data.
+struct CommandActivity {
+    // One command someone sent: which, who, what became of it. No message text: a status page
+    // must not become a copy of people's messages.
+    struct Recent {
+        std::uint64_t at = 0;  // epoch seconds
+        std::string command;
+        std::uint32_t sender = 0;
+        const char* outcome = "";  // "ran", "refused", "rate limited", "ignored", "backlog"
+    };
+    static constexpr std::size_t kRecent = 50;
+    std::map<std::string, std::uint64_t, std::less<>> runs;  // per command that ran, help too
+    std::uint64_t rate_limited = 0;
+    std::uint64_t refused = 0;  // unknown, not allowed here, privileged without rights
+    std::deque<Recent> recent;  // oldest first, at most kRecent
+};
+
 // Owns the command table and the per-sender limits; io_context thread only.
 class CommandRouter {
 public:
@@ -64,6 +82,7 @@ public:
     };
     Outcome on_text(const pb::MeshPacket& packet, bool replayed, std::uint32_t my_node,
                     std::uint64_t event, Clock::time_point now);
+    const CommandActivity& activity() const { return activity_; }
 
     // Logs how many backlog commands were skipped since the last report, once, if any.
     void report_skipped_backlog();
@@ -73,6 +92,8 @@ public:
     std::string usage(const CommandEntry& entry) const;
 
 private:
+    Outcome route(const pb::MeshPacket& packet, bool replayed, std::uint32_t my_node,
+                  std::uint64_t event, Clock::time_point now);
     void help(const pb::MeshPacket& packet, std::string_view topic, bool is_dm);
     void answer(const pb::MeshPacket& packet, std::string_view text);
     bool may_hint(std::uint32_t sender, Clock::time_point now);
@@ -85,6 +106,8 @@ private:
     std::map<std::string, CommandEntry, std::less<>> commands_;
     std::unordered_map<std::uint32_t, Clock::time_point> last_hint_;
     std::uint64_t skipped_backlog_ = 0;  // since the last report
+    CommandActivity activity_;
+    bool rate_limited_now_ = false;  // the last route() refused a sender over the limit
 };
 
 // Splits "/echo  hello there " into ("echo", "hello there"); false when `text` is no command.

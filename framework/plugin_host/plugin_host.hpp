@@ -1,6 +1,7 @@
 #pragma once
 // Loads plugins and connects them to the bot through the C function table.
 
+#include <array>
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -50,6 +51,27 @@ enum class PluginState {
 };
 const char* to_string(PluginState state);
 
+// How long a plugin's callbacks took, in fixed buckets (the /metrics histogram). Plain data.
+struct CallbackTimes {
+    // Upper bounds in seconds: from a trivial reply to past any sane budget.
+    static constexpr std::array<double, 10> kBounds{0.0001, 0.0005, 0.001, 0.005, 0.01,
+                                                    0.05,   0.1,    0.5,   1.0,   5.0};
+    std::array<std::uint64_t, kBounds.size()> in_bucket{};  // per bound, not cumulative
+    std::uint64_t count = 0;
+    double sum = 0;  // seconds
+
+    void observe(double seconds) {
+        ++count;
+        sum += seconds;
+        for (std::size_t i = 0; i < kBounds.size(); ++i) {
+            if (seconds <= kBounds[i]) {
+                ++in_bucket[i];
+                break;
+            }
+        }
+    }
+};
+
 struct PluginStatus {
     std::string id;
     std::string version;
@@ -66,6 +88,7 @@ struct PluginStatus {
     // Its runner's sandbox layers ("nnp userns netns ipcns seccomp landlock rlimits"), "off", or
     // empty before a runner reported.
     std::string sandbox;
+    CallbackTimes callback_times;  // in the bot: on the loop; in a runner: as it reports
 };
 
 // The health figures the host reports to plugins (mb_status): the SDK's Status, so that the
@@ -144,6 +167,7 @@ public:
     // A restarting plugin's commands answer "busy" through stand-ins that keep their names
     // from other plugins; its new runner takes each back as it registers it again.
     void take_back_stand_in(PluginRecord& plugin, const std::string& name);
+    // A callback returned after `took`: counted in its times, and warned about over budget.
     void warn_slow(PluginRecord& plugin, std::string_view what,
                    std::chrono::steady_clock::duration took);
     // Runs the release functions of what plugins dropped; never while plugin code runs.

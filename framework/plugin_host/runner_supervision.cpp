@@ -333,6 +333,7 @@ void PluginHost::check_stopped() {
 
 void PluginHost::warn_slow(PluginRecord& plugin, std::string_view what,
                            std::chrono::steady_clock::duration took) {
+    plugin.status.callback_times.observe(std::chrono::duration<double>(took).count());
     if (took <= config_.plugins.callback_budget) return;
     // In a runner a slow callback holds up only its own plugin; in the bot, everything.
     spdlog::warn(

@@ -196,6 +196,7 @@ Clock::time_point Outbox::tick(Clock::time_point now) {
     while (!queue_.empty() && now - queue_.front().enqueued >= options_.expiry) {
         Entry entry = std::move(queue_.front());
         queue_.pop_front();
+        ++expired_;
         complete(entry, make_result(SendResult::Status::expired, entry.packet.id(), 0, 0));
     }
     if (!queue_.empty()) earliest = queue_.front().enqueued + options_.expiry;

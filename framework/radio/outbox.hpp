@@ -91,6 +91,7 @@ public:
 
     std::size_t queued() const { return queue_.size() + (unconfirmed_ ? 1 : 0); }
     std::size_t awaiting_answer() const { return awaiting_.size(); }
+    std::uint64_t expired() const { return expired_; }  // dropped as stale, since construction
 
 private:
     struct Entry {
@@ -109,6 +110,7 @@ private:
     OutboxOptions options_;
     PacketIdGenerator ids_;
     std::deque<Entry> queue_;
+    std::uint64_t expired_ = 0;
     std::optional<Entry> unconfirmed_;
     std::unordered_map<std::uint32_t, Entry> awaiting_;
     // awaiting_ ordered by deadline, so tick() touches only what is due.

@@ -160,6 +160,7 @@ void RadioLink::stop(std::function<void()> done) {
 std::uint32_t RadioLink::send(pb::MeshPacket packet, SendCallback done) {
     const std::uint32_t id = outbox_.enqueue(std::move(packet), done, Clock::now());
     if (id == 0) {
+        ++stats_.outbox_refused;
         // Refused: the caller hears it from the event loop, after this call has returned.
         if (done) {
             asio::post(executor_, [done = std::move(done)] {
@@ -253,6 +254,7 @@ asio::awaitable<void> RadioLink::read_loop() {
             break;
         }
         stats_.last_rx = Clock::now();
+        stats_.bytes_in += n;
         decoder_.feed(std::span(buffer.data(), n));
     }
 }
@@ -269,6 +271,7 @@ asio::awaitable<void> RadioLink::write_loop() {
                 break;
             }
             ++stats_.frames_out;
+            stats_.bytes_out += frame.size();
             continue;
         }
         if (stopping_) {

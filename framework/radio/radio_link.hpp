@@ -47,7 +47,10 @@ struct LinkStats {
     std::uint64_t handshakes = 0;   // handshakes that completed
     std::uint64_t frames_in = 0;
     std::uint64_t frames_out = 0;
-    std::uint64_t undecodable = 0;  // frames that were not a FromRadio
+    std::uint64_t bytes_in = 0;        // as read from the stream, framing and garbage included
+    std::uint64_t bytes_out = 0;       // frames written
+    std::uint64_t outbox_refused = 0;  // sends refused because the outbox was full
+    std::uint64_t undecodable = 0;     // frames that were not a FromRadio
     std::uint64_t duplicates = 0;
     Clock::time_point ready_since{};
     Clock::time_point last_rx{};     // any bytes
@@ -87,6 +90,8 @@ public:
     const RadioInfo& radio() const { return session_.radio(); }
     const LinkStats& stats() const { return stats_; }
     std::size_t outbox_pending() const { return outbox_.queued(); }
+    // Packets that waited longer than outbox_expiry for a link, since start.
+    std::uint64_t outbox_expired() const { return outbox_.expired(); }
     const std::string& endpoint() const { return description_; }
 
 private:

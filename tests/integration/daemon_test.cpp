@@ -26,7 +26,7 @@ std::string bot_config(const SimProcess& sim, const std::string& extra_radio = {
            "heartbeat_interval = 1\n"
            "backoff_initial = 0.5\n"
            "backoff_max = 8\n" +
-           extra_radio + "\n[log]\nlevel = \"debug\"\n";
+           extra_radio + "\n[log]\nlevel = \"debug\"\n[http]\nlisten = \"\"\n";
 }
 
 ChildProcess start_bot(const TempDir& dir, const std::string& config) {

@@ -213,7 +213,7 @@ TEST_CASE("plugins install by id from an index, pinned to a commit", "[share]") 
             << "\"\nref = \"v" << version << "\"\ncommit = \"" << commit << "\"\n";
     };
     const auto config = work.write("meshbot.toml",
-                                   "[radio]\nhost = \"127.0.0.1\"\n[bot]\n"
+                                   "[radio]\nhost = \"127.0.0.1\"\n[http]\nlisten = \"\"\n[bot]\n"
                                    "data_dir = \"data\"\n");
     // An index whose pin holds another version than it claims is refused after the build.
     write_index("1.0.0", commit_of(repo, "v1.1.0"));
@@ -247,7 +247,7 @@ TEST_CASE("install refuses what would not run here, each with its message, and c
           "[share]") {
     TempDir work;
     const auto config = work.write("meshbot.toml",
-                                   "[radio]\nhost = \"127.0.0.1\"\n[bot]\n"
+                                   "[radio]\nhost = \"127.0.0.1\"\n[http]\nlisten = \"\"\n[bot]\n"
                                    "data_dir = \"data\"\n");
     const auto data = work.path() / "data";
     const auto refused = [&](const std::string& source, const std::string& message) {
@@ -336,7 +336,7 @@ TEST_CASE("the index shipped with meshbot installs echo from this repository at 
         index.replace(at, server.size(), "file://" + std::string(MESHBOT_SOURCE_DIR));
     work.write("index/meshbot-index.toml", index);
     const auto config = work.write("meshbot.toml",
-                                   "[radio]\nhost = \"127.0.0.1\"\n[bot]\n"
+                                   "[radio]\nhost = \"127.0.0.1\"\n[http]\nlisten = \"\"\n[bot]\n"
                                    "data_dir = \"data\"\n");
     REQUIRE(plugin_cli(config, {"index", "add", (work.path() / "index").string()}).code == 0);
     const auto installed =

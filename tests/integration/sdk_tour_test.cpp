@@ -28,7 +28,7 @@ std::unique_ptr<ChildProcess> start_bot(const SimProcess& sim, const TempDir& di
         dir.write("meshbot.toml",
                   "[radio]\nport = " + std::to_string(sim.port()) +
                       "\ntelemetry_gap = 0\n[bot]\ndata_dir = \"" + (dir.path() / "data").string() +
-                      "\"\n[commands]\nrate_limit = 100\n[plugins]\n" +
+                      "\"\n[commands]\nrate_limit = 100\n[http]\nlisten = \"\"\n[plugins]\n" +
                       meshbot::testing::isolation_line() + "dirs = [\"" + plugins.string() +
                       "\"]\nenabled = [\"sdk_tour\"]\n[plugins.sdk_tour]\ngreeting = \"pong!\"\n");
     auto bot = std::make_unique<ChildProcess>(

@@ -28,9 +28,13 @@ std::string config_for(const SimProcess& sim, const std::string& plugins,
         plugins.find("isolation =") == std::string::npos ? isolation_line() : std::string();
     // A test bot loads what its test names, not every plugin that comes with meshbot.
     if (plugins.find("default_dirs =") == std::string::npos) mode += "default_dirs = false\n";
+    // Tests run side by side: a test bot listens for HTTP only where its test asks.
+    const std::string http =
+        extra.find("[http]") == std::string::npos ? "[http]\nlisten = \"\"\n" : "";
     return "[radio]\nhost = \"127.0.0.1\"\nport = " + std::to_string(sim.port()) +
            "\n\n[commands]\nchannels = [0]\nadmins = [\"!10000001\"]\n" + commands +
-           "\n[log]\nlevel = \"debug\"\n\n" + extra + "\n[plugins]\n" + mode + plugins + "\n";
+           "\n[log]\nlevel = \"debug\"\n\n" + http + extra + "\n[plugins]\n" + mode + plugins +
+           "\n";
 }
 
 RunningBot::RunningBot(const std::string& config, std::vector<std::string> env) {

@@ -27,7 +27,7 @@ std::string isolation_line();
 // value unless `plugins` sets an isolation itself; default_dirs is false unless `plugins` sets
 // it (a test bot loads the plugins its test names). `plugins` is the body of the [plugins] table
 // and any per-plugin tables after it; `commands` extra lines for [commands]; `extra` any further
-// tables.
+// tables. The HTTP listener is off unless `extra` has an [http] table.
 std::string config_for(const SimProcess& sim, const std::string& plugins,
                        const std::string& commands = {}, const std::string& extra = {});
 

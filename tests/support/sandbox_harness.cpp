@@ -149,7 +149,8 @@ std::string bot_config(const SimProcess& sim, const BotFiles& files, const std::
             : "transport = \"serial\"\ndevice = " + quoted(fs::path(sim.serial_path())) + "\n";
     return "[radio]\n" + radio +
            "\n[commands]\nchannels = [0]\nadmins = [\"!10000001\"]\n"
-           "rate_limit = 1000\n\n[log]\nlevel = \"debug\"\n\n[bot]\ndata_dir = " +
+           "rate_limit = 1000\n\n[log]\nlevel = \"debug\"\n\n[http]\nlisten = "
+           "\"\"\n\n[bot]\ndata_dir = " +
            quoted(files.data) + "\n\n[plugins]\ndirs = [" + quoted(build_dir() / "plugins") + ", " +
            quoted(build_dir() / "tests/hostile_plugins") + ", " +
            quoted(build_dir() / "tests/test_plugins") + "]\nenabled = [\"echo\", \"" + id +

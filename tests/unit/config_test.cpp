@@ -181,6 +181,13 @@ TEST_CASE("The example file loads with the defaults and without a warning", "[co
     REQUIRE(p.settings.size() == 1);
     CHECK_FALSE(p.settings.at("echo").enabled.has_value());
     CHECK_FALSE(p.settings.at("echo").grant_network.has_value());
+    const auto& h = result.config.http;
+    const auto& dh = defaults.http;
+    CHECK(h.enabled == dh.enabled);
+    CHECK(h.address == dh.address);
+    CHECK(h.port == dh.port);
+    CHECK(h.token == dh.token);
+    CHECK(h.node_metrics == dh.node_metrics);
 }
 
 TEST_CASE("A TOML syntax error names file, line and column", "[config]") {
@@ -676,4 +683,38 @@ TEST_CASE("Errors from every section are reported together, in file order", "[co
           "meshbot.toml:4:14: commands.rate_limit: expected an integer of at least 1, got "
           "integer 0\n"
           "meshbot.toml:6:8: radio.port: expected an integer from 1 to 65535, got integer 0");
+}
+
+TEST_CASE("[http] listen takes an IP and a port, off with \"\", and off loopback a token",
+          "[config]") {
+    const auto defaults = parse("").config.http;
+    CHECK(defaults.enabled);
+    CHECK(defaults.address == "127.0.0.1");
+    CHECK(defaults.port == 9464);
+    CHECK(defaults.loopback);
+    CHECK(defaults.node_metrics == 100);
+
+    CHECK_FALSE(parse("[http]\nlisten = \"\"\n").config.http.enabled);
+    const auto v6 = parse("[http]\nlisten = \"[::1]:0\"\n").config.http;
+    CHECK(v6.address == "::1");
+    CHECK(v6.port == 0);
+    CHECK(v6.loopback);
+    const auto open = parse(
+                          "[http]\nlisten = \"0.0.0.0:9464\"\ntoken = "
+                          "\"0123456789abcdef0123\"\n")
+                          .config.http;
+    CHECK_FALSE(open.loopback);
+    CHECK(open.token == "0123456789abcdef0123");
+
+    CHECK_THAT(error_of("[http]\nlisten = \"localhost:9464\"\n"),
+               Catch::StartsWith("meshbot.toml:2:10: http.listen: expected \"IP:port\""));
+    CHECK_THAT(error_of("[http]\nlisten = \"127.0.0.1:99999\"\n"),
+               Catch::StartsWith("meshbot.toml:2:10: http.listen: expected \"IP:port\""));
+    CHECK_THAT(error_of("[http]\nlisten = \"0.0.0.0:9464\"\n"),
+               Catch::StartsWith("meshbot.toml:2:10: http.listen: listening on 0.0.0.0:9464 (not "
+                                 "loopback) needs [http] token"));
+    CHECK_THAT(error_of("[http]\ntoken = \"short\"\n"),
+               Catch::StartsWith("meshbot.toml:2:9: http.token: expected at least 16"));
+    CHECK_THAT(error_of("[http]\nnode_metrics = -1\n"),
+               Catch::StartsWith("meshbot.toml:2:16: http.node_metrics: expected an integer"));
 }
