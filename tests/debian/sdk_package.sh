@@ -21,8 +21,11 @@ sdk_dir=$(sed -n 's/^MeshBotSDK_DIR:[A-Z]*=//p' "$work/build/CMakeCache.txt")
   { echo "FAIL: MeshBotSDK found in '$sdk_dir', not in the extracted package" >&2; exit 1; }
 cmake --build "$work/build" -j2 >"$work/build.log" 2>&1 || { cat "$work/build.log"; echo "FAIL: build" >&2; exit 1; }
 plugin="$work/build/plugins/hello"
-[ -f "$plugin/hello.so" ] && [ -f "$plugin/plugin.toml" ] ||
-  { echo "FAIL: no plugins/hello/{hello.so,plugin.toml}" >&2; ls -R "$work/build/plugins" >&2 || true; exit 1; }
+if [ ! -f "$plugin/hello.so" ] || [ ! -f "$plugin/plugin.toml" ]; then
+  echo "FAIL: no plugins/hello/{hello.so,plugin.toml}" >&2
+  ls -R "$work/build/plugins" >&2 || true
+  exit 1
+fi
 nm -D --defined-only "$plugin/hello.so" | grep -q ' T mb_plugin_entry_v1$' ||
   { echo "FAIL: hello.so does not export mb_plugin_entry_v1" >&2; exit 1; }
 echo "the template builds against $(basename "$deb") alone"
