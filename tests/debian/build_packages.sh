@@ -102,6 +102,9 @@ packaged=$(sed '1,/^#$/d' "$root/etc/meshbot/meshbot.toml")
   fail "/etc/meshbot/meshbot.toml is not the example with data_dir = \"/var/lib/meshbot\":"
   diff <(echo "$expected") <(echo "$packaged") >&2 || true
 }
+# ... and the packaged daemon accepts it, [plugins.echo] checked against the packaged plugin.
+"$root/usr/bin/meshbot" --check-config "$root/etc/meshbot/meshbot.toml" >/dev/null ||
+  fail "the packaged meshbot refuses the packaged /etc/meshbot/meshbot.toml"
 "$root/usr/bin/meshbot" --version | grep -qxF "meshbot $version" || fail "meshbot --version is not $version"
 zcat "$root/usr/share/doc/meshbot/changelog.Debian.gz" | head -1 | grep -qF "meshbot ($full_version)" ||
   fail "changelog.Debian.gz does not start with meshbot ($full_version)"
