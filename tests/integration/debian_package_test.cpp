@@ -1,9 +1,9 @@
 // The meshbot Debian package as an operator gets it: the daemon, its plugin runner, the bundled
 // plugins and the packaged /etc/meshbot/meshbot.toml, taken out of the .deb (dpkg-deb -x) into a
-// scratch root and run against meshbot-sim. Only data_dir and the radio's port are changed, so
-// the default plugin folders stay on and the plugins must be found where the package put them.
-// CTest runs this after tests/debian/build_packages.sh (the debian_packages fixture), which
-// names the package folder in MESHBOT_DEB_DIR and the plugin folder under /usr in
+// scratch root and run against meshbot-sim. Only data_dir, the radio's port and the HTTP port are
+// changed, so the default plugin folders stay on and the plugins must be found where the package
+// put them. CTest runs this after tests/debian/build_packages.sh (the debian_packages fixture),
+// which names the package folder in MESHBOT_DEB_DIR and the plugin folder under /usr in
 // MESHBOT_DEB_PLUGIN_DIR.
 
 #include <csignal>
@@ -17,6 +17,7 @@
 
 #include "support/bot_process.hpp"
 #include "support/child_process.hpp"
+#include "support/http_get.hpp"
 #include "support/sim_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -81,6 +82,8 @@ TEST_CASE("the packaged daemon, with its packaged config and plugins, answers on
     config = replace_line(config, "port = 4403\n", "port = " + std::to_string(sim.port()) + "\n");
     config = replace_line(config, "data_dir = \"/var/lib/meshbot\"\n",
                           "data_dir = " + quoted(scratch.path() / "data") + "\n");
+    // Tests run side by side: the packaged listener moves to a free port.
+    config = replace_line(config, "listen = \"127.0.0.1:9464\"\n", "listen = \"127.0.0.1:0\"\n");
     const fs::path config_path = scratch.write("meshbot.toml", config);
 
     ChildProcess bot({(root / "usr/bin/meshbot").string(), "--config", config_path.string()});
@@ -102,6 +105,12 @@ TEST_CASE("the packaged daemon, with its packaged config and plugins, answers on
     INFO("the bot's output:\n" << bot.output());
     CHECK(echoed);
     check_bot_traffic(sim);
+    // The packaged daemon serves its metrics.
+    const auto listening = bot.wait_for_line("http: listening on", 5s);
+    REQUIRE(listening);
+    const auto metrics = http_get(*http_port_from_log(*listening), "/metrics");
+    CHECK(metrics.status == 200);
+    CHECK(metric_value(metrics.body, "meshbot_link_up") == 1.0);
 
     bot.send_signal(SIGTERM);
     CHECK(bot.wait_exit(10s) == 0);
