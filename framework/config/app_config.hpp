@@ -146,6 +146,7 @@ struct PluginsConfig {
     }
 };
 
+// A new setting: say in app/config_reload.cpp whether a SIGHUP applies it or needs a restart.
 struct AppConfig {
     std::filesystem::path source;  // the file this was read from
     RadioConfig radio;
