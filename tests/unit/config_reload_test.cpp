@@ -8,6 +8,8 @@
 #include "app/config_reload.hpp"
 #include "app/service_notify.hpp"
 #include "config/config_loader.hpp"
+#include "plugin_host/command_router.hpp"
+#include "portnums.pb.h"
 
 using meshbot::app::apply_reloadable;
 using meshbot::app::compare_configs;
@@ -93,6 +95,49 @@ TEST_CASE(
     CHECK_FALSE(left.log_level);
     CHECK(left.commands.empty());
     CHECK(left.need_restart == Names{"radio.host", "plugins.isolation", "plugins.echo.isolation"});
+}
+
+TEST_CASE("the command router takes new [commands] settings: prefix, policy, a fresh rate limit",
+          "[reload]") {
+    using meshbot::plugins::CommandRouter;
+    using Outcome = CommandRouter::Outcome;
+    constexpr std::uint32_t kBot = 0x0badc0de;
+    meshbot::config::CommandsConfig settings;
+    settings.rate_limit = 1;
+    std::vector<std::string> answers;
+    CommandRouter router(settings, [&](std::uint32_t, std::uint32_t, std::string_view text) {
+        answers.emplace_back(text);
+    });
+    int ran = 0;
+    meshbot::plugins::CommandEntry ping;
+    ping.name = "ping";
+    ping.owner = "test";
+    ping.handler = [&](const meshbot::plugins::CommandCall&) { ++ran; };
+    REQUIRE(router.add(std::move(ping)) == "");
+    std::uint64_t event = 0;
+    const auto dm = [&](const std::string& text) {
+        meshbot::pb::MeshPacket packet;
+        packet.set_from(0x10000002);
+        packet.set_to(kBot);
+        packet.mutable_decoded()->set_portnum(meshbot::pb::TEXT_MESSAGE_APP);
+        packet.mutable_decoded()->set_payload(text);
+        return router.on_text(packet, false, kBot, ++event, meshbot::plugins::Clock::now());
+    };
+    CHECK(dm("/ping") == Outcome::ran);
+    CHECK(dm("/ping") == Outcome::refused);  // one per minute
+
+    settings.prefix = "!";
+    settings.rate_limit = 2;
+    router.apply(settings);
+    CHECK(dm("/ping") == Outcome::not_a_command);
+    CHECK(dm("!ping") == Outcome::ran);  // the new limit counts afresh
+    CHECK(dm("!ping") == Outcome::ran);
+    CHECK(dm("!ping") == Outcome::refused);
+    CHECK(ran == 3);
+
+    settings.dm = false;
+    router.apply(settings);
+    CHECK(dm("!ping") == Outcome::ignored);
 }
 
 TEST_CASE("STATUS= text for each link state", "[service]") {
