@@ -45,6 +45,7 @@ public:
     std::pair<bool, std::string> status_text() const;
 
     plugins::PluginHost& plugins() { return plugins_; }
+    plugins::CommandRouter& router() { return router_; }
     radio::RadioLink& link() { return link_; }
     const nodes::KeySync& key_sync() const { return key_sync_; }
 

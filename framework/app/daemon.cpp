@@ -10,7 +10,9 @@
 #include <cstdlib>
 
 #include "app/bot.hpp"
+#include "app/config_reload.hpp"
 #include "app/control_server.hpp"
+#include "app/service_notify.hpp"
 #include "app/signal_watch.hpp"
 #include "http/http_server.hpp"
 #include "nodes/store_files.hpp"
@@ -91,9 +93,12 @@ void settle_plugins(boost::asio::io_context& io, const plugins::PluginHost& plug
 
 }  // namespace
 
-int run_daemon(const config::AppConfig& config) {
+int run_daemon(config::AppConfig config) {
     boost::asio::io_context io;
+    // Before the bot, so that it outlives the link that reports its state to it.
+    ServiceNotify notify(io.get_executor());
     Bot bot(io.get_executor(), config);
+    ConfigReload reload(config, bot, notify);  // `config` is the one every part reads
     ControlServer control(
         io.get_executor(), control_socket_path(config.bot.data_dir),
         ControlHandlers{[&bot](std::string_view node) { return accept_from_operator(bot, node); },
@@ -128,13 +133,14 @@ int run_daemon(const config::AppConfig& config) {
     }
     SignalWatch watch(
         [&](int) {
+            notify.stopping();  // from the signal thread: a stuck loop could not say it
             boost::asio::post(io, [&] {
                 web.stop();
                 control.stop();
                 bot.stop([&io] { io.stop(); });
             });
         },
-        std::move(stuck));
+        std::move(stuck), [&] { boost::asio::post(io, [&] { reload.reload(); }); });
 
     spdlog::info("meshbot {} starting with {}", MESHBOT_VERSION, config.source.string());
     try {
@@ -148,7 +154,9 @@ int run_daemon(const config::AppConfig& config) {
     if (config.http.enabled) web.start();
     bot.load_plugins();
     settle_plugins(io, bot.plugins());  // commands find their plugins from the first packet on
+    notify.follow(bot.link());
     bot.start();
+    notify.ready();  // config, store and plugins are up; the radio may take its time
     io.run();
     spdlog::info("meshbot stopped");
     return 0;

@@ -6,8 +6,9 @@
 namespace meshbot::app {
 
 // Runs until SIGINT/SIGTERM: the first one stops cleanly (disconnect, flush, exit 0), a second
-// one exits at once. Everything runs on the calling thread.
-int run_daemon(const config::AppConfig& config);
+// one exits at once. SIGHUP reloads the config file (config_reload.hpp), which is why the
+// daemon keeps its own copy of `config`. Everything runs on the calling thread.
+int run_daemon(config::AppConfig config);
 
 // `meshbot plugins`: the running daemon's plugins (through its control socket), or, when no
 // daemon runs, every plugin found, audited and started in a runner process without touching

@@ -45,7 +45,10 @@ const char* const kUsage =
     "                                               number, short or long name); works while\n"
     "                                               the bot runs, through its control socket\n"
     "       meshbot --version | --help\n"
-    "nodes and keys never connect to the radio.\n";
+    "nodes and keys never connect to the radio.\n"
+    "The running bot: SIGTERM or SIGINT stops it (a second one at once); SIGHUP reads the\n"
+    "config file again and applies [log] level, [commands] and changed [plugins.<id>] tables\n"
+    "(docs/configuration.md, \"Reloading with SIGHUP\").\n";
 
 std::optional<meshbot::config::LoadResult> load(const std::string& path) {
     try {

@@ -7,12 +7,19 @@
 
 namespace meshbot::app {
 
-SignalWatch::SignalWatch(std::function<void(int)> on_first, std::function<std::string()> stuck)
+SignalWatch::SignalWatch(std::function<void(int)> on_first, std::function<std::string()> stuck,
+                         std::function<void()> on_hangup)
     : signals_(io_, SIGINT, SIGTERM),
+      hangup_(io_),
       timer_(io_),
       on_first_(std::move(on_first)),
-      stuck_(std::move(stuck)) {
+      stuck_(std::move(stuck)),
+      on_hangup_(std::move(on_hangup)) {
     wait_signal();
+    if (on_hangup_) {
+        hangup_.add(SIGHUP);
+        wait_hangup();
+    }
     if (stuck_) tick();  // without in-bot plugins there is nothing to watch, nor to wake for
     thread_ = std::thread([this] { io_.run(); });
 }
@@ -32,6 +39,16 @@ void SignalWatch::wait_signal() {
         spdlog::info("signal {}: stopping (send it again to exit at once)", signo);
         on_first_(signo);
         wait_signal();
+    });
+}
+
+void SignalWatch::wait_hangup() {
+    hangup_.async_wait([this](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        // Not counted with SIGINT/SIGTERM: a reload is no request to stop.
+        spdlog::info("signal {} (SIGHUP): reloading the config", SIGHUP);
+        on_hangup_();
+        wait_hangup();
     });
 }
 

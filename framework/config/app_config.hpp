@@ -159,6 +159,7 @@ struct HttpConfig {
     unsigned node_metrics = 100;
 };
 
+// A new setting: say in app/config_reload.cpp whether a SIGHUP applies it or needs a restart.
 struct AppConfig {
     std::filesystem::path source;  // the file this was read from
     RadioConfig radio;

@@ -61,6 +61,14 @@ CommandRouter::CommandRouter(const config::CommandsConfig& config, Reply reply,
       limiter_(config.rate_limit, std::chrono::duration_cast<Clock::duration>(config.rate_window)) {
 }
 
+void CommandRouter::apply(const config::CommandsConfig& config) {
+    if (config.rate_limit != config_.rate_limit || config.rate_window != config_.rate_window) {
+        limiter_ = RateLimiter(config.rate_limit,
+                               std::chrono::duration_cast<Clock::duration>(config.rate_window));
+    }
+    config_ = config;
+}
+
 std::string CommandRouter::add(CommandEntry entry) {
     if (!valid_name(entry.name)) {
         return "invalid command name '" + entry.name + "' (use a-z, 0-9, _ and -, at most 24)";

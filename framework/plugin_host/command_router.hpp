@@ -66,6 +66,10 @@ public:
 
     CommandRouter(const config::CommandsConfig& config, Reply reply, KeyCheck key_trusted = {});
 
+    // New [commands] settings (a SIGHUP reload): from the next text on. A changed rate limit
+    // starts counting afresh.
+    void apply(const config::CommandsConfig& config);
+
     // Returns "" when added, otherwise why not (name taken, invalid, reserved).
     std::string add(CommandEntry entry);
     void remove_owner(std::string_view owner);

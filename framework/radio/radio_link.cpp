@@ -190,8 +190,8 @@ asio::awaitable<void> RadioLink::run() {
 }
 
 asio::awaitable<void> RadioLink::run_connection() {
+    ++stats_.connect_attempts;  // first: the state listener reports this attempt's number
     set_state(LinkState::connecting, "connecting to " + description_);
-    ++stats_.connect_attempts;
     stream_ = make_byte_stream(executor_, config_);
     lost_ = false;
     lost_reason_.clear();
@@ -199,6 +199,7 @@ asio::awaitable<void> RadioLink::run_connection() {
     if (ec || stopping_) {
         spdlog::warn("radio {}: connect failed: {}", description_,
                      stopping_ ? "stopping" : ec.message());
+        if (!stopping_) last_error_ = "connect failed: " + ec.message();
         stream_->close();
         stream_.reset();
         co_return;
@@ -221,6 +222,7 @@ asio::awaitable<void> RadioLink::run_connection() {
     write_queue_.clear();
     spdlog::log(stopping_ ? spdlog::level::info : spdlog::level::warn, "radio {}: link lost: {}",
                 description_, lost_reason_);
+    last_error_ = lost_reason_;
     if (was_ready && ready_for >= to_clock(config_.backoff_reset_after)) backoff_.reset();
     if (was_ready && handlers_.on_down) handlers_.on_down(lost_reason_);
 }
@@ -498,6 +500,7 @@ void RadioLink::lose(std::string reason) {
 void RadioLink::set_state(LinkState state, const std::string& detail) {
     state_ = state;
     spdlog::info("radio {}: {}: {}", description_, to_string(state), detail);
+    if (state_listener_) state_listener_();
 }
 
 void RadioLink::wake_writer() {

@@ -93,6 +93,13 @@ public:
     // Packets that waited longer than outbox_expiry for a link, since start.
     std::uint64_t outbox_expired() const { return outbox_.expired(); }
     const std::string& endpoint() const { return description_; }
+    // Why the last connection failed or ended ("" before the first).
+    const std::string& last_error() const { return last_error_; }
+    // Called after every state change (on this thread, from inside the link: it must only read
+    // the link). One listener: the daemon's systemd STATUS= line.
+    void set_state_listener(std::function<void()> listener) {
+        state_listener_ = std::move(listener);
+    }
 
 private:
     asio::awaitable<void> run();
@@ -133,6 +140,8 @@ private:
     std::deque<std::vector<std::uint8_t>> write_queue_;
     bool lost_ = false;
     std::string lost_reason_;
+    std::string last_error_;  // lost_reason_ or the connect error, kept across the backoff
+    std::function<void()> state_listener_;
     Clock::time_point handshake_deadline_{};
     Clock::time_point next_heartbeat_{};
     bool radio_answers_heartbeats_ = false;
