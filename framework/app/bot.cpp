@@ -251,8 +251,7 @@ plugins::HostStatus Bot::status() const {
     s.key_pushes_failed = keys.pushes_failed;
     s.key_changes = store_.key_changes();
     s.nodes_known = static_cast<std::uint32_t>(store_.size());
-    s.nodes_on_radio =
-        stats.handshakes ? static_cast<std::uint32_t>(link_.radio().nodes.size() + 1) : 0;
+    s.nodes_on_radio = static_cast<std::uint32_t>(link_.radio_nodes());
     return s;
 }
 
@@ -300,7 +299,7 @@ void Bot::send_text(std::uint32_t to, std::uint32_t channel, std::string_view te
             using S = radio::SendResult::Status;
             // The radio took the part (an unanswered DM too: it went on the air).
             if (r.status == S::sent || r.status == S::acked || r.status == S::timeout)
-                ++reply_parts_sent_;
+                ++text_parts_sent_;
             if (r.status != S::nak && r.status != S::expired && r.status != S::rejected_full)
                 return;
             last_undelivered_ = r.status;

@@ -66,7 +66,7 @@ public:
         return plugins_.statuses();
     }
     const std::deque<http::KeyEventRecord>& key_events() const override { return key_events_; }
-    std::uint64_t reply_parts_sent() const override { return reply_parts_sent_; }
+    std::uint64_t text_parts_sent() const override { return text_parts_sent_; }
     std::uint64_t started_at() const override { return started_at_; }
     std::uint64_t link_changed_at() const override { return link_changed_at_; }
 
@@ -101,7 +101,7 @@ private:
     boost::asio::steady_timer backlog_timer_;
     bool backlog_report_pending_ = false;
     std::deque<http::KeyEventRecord> key_events_;  // the last kKeyEvents, oldest first
-    std::uint64_t reply_parts_sent_ = 0;           // text parts the radio took
+    std::uint64_t text_parts_sent_ = 0;            // text parts the radio took
     std::uint64_t link_changed_at_ = 0;            // epoch seconds: up or down since
 };
 

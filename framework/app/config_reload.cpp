@@ -72,6 +72,12 @@ void compare_restart_only(const config::AppConfig& a, const config::AppConfig& b
         out.push_back("http.listen");
 }
 
+// A reload must not open a listener that is bound off loopback: without a token anyone who
+// reaches the address would read the mesh.
+bool keeps_token(const config::AppConfig& running, const config::AppConfig& fresh) {
+    return running.http.enabled && !running.http.loopback && fresh.http.token.empty();
+}
+
 const config::PluginSettings* find(const config::PluginsConfig& plugins, const std::string& id) {
     const auto it = plugins.settings.find(id);
     return it == plugins.settings.end() ? nullptr : &it->second;
@@ -101,7 +107,9 @@ ConfigChanges compare_configs(const config::AppConfig& running, const config::Ap
     compare(changes.commands, "commands.admins", a, b, &C::admins);
     compare(changes.commands, "commands.answer_backlog", a, b, &C::answer_backlog);
     using H = config::HttpConfig;
-    compare(changes.http, "http.token", running.http, fresh.http, &H::token);
+    // A listener bound off loopback keeps a token until it is rebound on loopback.
+    auto& token = keeps_token(running, fresh) ? changes.need_restart : changes.http;
+    compare(token, "http.token", running.http, fresh.http, &H::token);
     compare(changes.http, "http.node_metrics", running.http, fresh.http, &H::node_metrics);
     compare_restart_only(running, fresh, changes.need_restart);
 
@@ -130,7 +138,7 @@ void apply_reloadable(config::AppConfig& live, const config::AppConfig& fresh) {
     live.log = fresh.log;
     live.commands = fresh.commands;
     // The listener reads these per request (http_server.cpp holds the live [http]).
-    live.http.token = fresh.http.token;
+    if (!keeps_token(live, fresh)) live.http.token = fresh.http.token;
     live.http.node_metrics = fresh.http.node_metrics;
     auto& settings = live.plugins.settings;
     for (auto it = settings.begin(); it != settings.end();) {
@@ -196,8 +204,8 @@ void ConfigReload::reload() {
     if (!changes.any()) {
         spdlog::info("config reload: nothing changed");
     } else {
-        const auto applied =
-            (changes.log_level ? 1 : 0) + changes.commands.size() + changes.plugin_ids.size();
+        const auto applied = (changes.log_level ? 1 : 0) + changes.commands.size() +
+                             changes.plugin_ids.size() + changes.http.size();
         spdlog::info("config reload: done: {} change(s) applied, {} waiting for a restart", applied,
                      changes.need_restart.size());
     }

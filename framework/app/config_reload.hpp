@@ -1,8 +1,8 @@
 #pragma once
 // SIGHUP: the config file read again, and what can change without dropping the radio link
-// applied to the running bot: [log] level, [commands], and the [plugins.<id>] tables (only the
-// plugins whose table changed are reloaded). Everything else is named in the log as taking
-// effect after a restart.
+// applied to the running bot: [log] level, [commands], [http] token and node_metrics, and the
+// [plugins.<id>] tables (only the plugins whose table changed are reloaded). Everything else is
+// named in the log as taking effect after a restart.
 //
 // How the new values reach the running parts: run_daemon owns the daemon's one AppConfig for
 // its whole life, and every part (Bot, PluginHost, KeySync) keeps a reference to it and reads

@@ -14,7 +14,7 @@ LinkSnapshot snapshot(const radio::RadioLink& link) {
     s.endpoint = link.endpoint();
     s.state = link.state();
     s.attempt = link.stats().connect_attempts;
-    s.nodes = link.stats().handshakes ? link.radio().nodes.size() + 1 : 0;
+    s.nodes = link.radio_nodes();
     s.reason = link.last_error();
     return s;
 }

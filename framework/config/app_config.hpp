@@ -146,9 +146,13 @@ struct PluginsConfig {
     }
 };
 
+// Whether `address`, an IP literal without brackets or port, is a loopback address
+// (127.0.0.0/8, ::1); nullopt when it is not an IP literal at all. Any thread.
+std::optional<bool> loopback_address(const std::string& address);
+
 // The local HTTP listener: /metrics for Prometheus and the live status page.
 struct HttpConfig {
-    bool enabled = true;  // listen = "" turns it off
+    bool enabled = true;                // listen = "" turns it off
     std::string address = "127.0.0.1";  // an IP literal, never a host name
     std::uint16_t port = 9464;          // 0: any free port (tests), logged when listening
     bool loopback = true;               // address is 127.0.0.0/8 or ::1

@@ -8,6 +8,18 @@
 
 #include "config/config_reader.hpp"
 
+namespace meshbot::config {
+
+std::optional<bool> loopback_address(const std::string& address) {
+    in_addr v4{};
+    if (inet_pton(AF_INET, address.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, address.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6) != 0;
+    return std::nullopt;
+}
+
+}  // namespace meshbot::config
+
 namespace meshbot::config::detail {
 namespace {
 
@@ -32,19 +44,15 @@ std::optional<Listen> parse_listen(std::string_view text) {
         std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
     if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535)
         return std::nullopt;
+    const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
     Listen out;
     out.port = static_cast<std::uint16_t>(port);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-        out.address = std::string(host.substr(1, host.size() - 2));
-        in6_addr v6{};
-        if (inet_pton(AF_INET6, out.address.c_str(), &v6) != 1) return std::nullopt;
-        out.loopback = IN6_IS_ADDR_LOOPBACK(&v6);
-        return out;
-    }
-    out.address = std::string(host);
-    in_addr v4{};
-    if (inet_pton(AF_INET, out.address.c_str(), &v4) != 1) return std::nullopt;
-    out.loopback = (ntohl(v4.s_addr) >> 24) == 127;
+    out.address = std::string(bracketed ? host.substr(1, host.size() - 2) : host);
+    const auto loopback = loopback_address(out.address);
+    // An IPv6 address needs its brackets, so that its own colons are not read as the port's.
+    const bool v6 = out.address.find(':') != std::string::npos;
+    if (!loopback || v6 != bracketed) return std::nullopt;
+    out.loopback = *loopback;
     return out;
 }
 

@@ -35,7 +35,7 @@ public:
     virtual const plugins::CommandRouter& commands() const = 0;
     virtual std::vector<plugins::PluginStatus> plugin_statuses() const = 0;
     virtual const std::deque<KeyEventRecord>& key_events() const = 0;  // oldest first
-    virtual std::uint64_t reply_parts_sent() const = 0;
+    virtual std::uint64_t text_parts_sent() const = 0;
     virtual std::uint64_t started_at() const = 0;       // epoch seconds
     virtual std::uint64_t link_changed_at() const = 0;  // epoch seconds: up or down since
 };

@@ -10,6 +10,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <functional>
 #include <map>
 
 #include "http/metrics_text.hpp"
@@ -34,7 +35,7 @@ Response text(unsigned status, std::string body) {
 
 bool token_matches(std::string_view authorization, const std::string& token) {
     constexpr std::string_view scheme = "Bearer ";
-    if (authorization.size() != scheme.size() + token.size() ||
+    if (token.empty() || authorization.size() != scheme.size() + token.size() ||
         authorization.substr(0, scheme.size()) != scheme)
         return false;
     // Constant time: how much of a guess matched must not show in the answer's timing.
@@ -43,36 +44,73 @@ bool token_matches(std::string_view authorization, const std::string& token) {
 
 // Without a token the listener is on loopback, where the danger is a web page in the
 // operator's own browser whose name was rebound to 127.0.0.1 (DNS rebinding): its requests
-// carry that name as Host. Loopback names and addresses only, then.
+// carry that name as Host. Exactly "localhost" or a loopback address, with an optional port.
 bool loopback_host(std::string_view host) {
+    std::string_view name = host;
+    std::string_view port;
     if (host.starts_with("[")) {
         const auto end = host.find(']');
-        return end != std::string_view::npos && host.substr(1, end - 1) == "::1";
+        if (end == std::string_view::npos) return false;
+        name = host.substr(1, end - 1);
+        port = host.substr(end + 1);
+    } else if (const auto colon = host.find(':'); colon != std::string_view::npos) {
+        name = host.substr(0, colon);
+        port = host.substr(colon);
     }
-    host = host.substr(0, host.find(':'));
-    return host == "localhost" || host.starts_with("127.");
+    if (!port.empty()) {
+        if (port.size() < 2 || port.front() != ':') return false;
+        for (const char c : port.substr(1))
+            if (c < '0' || c > '9') return false;
+    }
+    if (name == "localhost") return true;
+    const auto loopback = config::loopback_address(std::string(name));
+    return loopback && *loopback;
+}
+
+// The cached body when it is younger than kBodyReuse, else a fresh one.
+const std::string& reuse(BodyCache::Entry& entry, const std::function<std::string()>& build) {
+    const auto now = std::chrono::steady_clock::now();
+    if (entry.built == std::chrono::steady_clock::time_point{} || now - entry.built >= kBodyReuse) {
+        entry.body = build();
+        entry.built = now;
+    }
+    return entry.body;
 }
 
 }  // namespace
 
-Response route(std::string_view target, std::string_view host, std::string_view authorization,
-               const config::HttpConfig& config, const BotView& bot) {
-    const std::string_view path = target.substr(0, target.find('?'));
-    if (config.token.empty() && !loopback_host(host))
+Response route(const Request& request, const config::HttpConfig& config, const BotView& bot,
+               BodyCache& cache) {
+    const std::string_view path = request.target.substr(0, request.target.find('?'));
+    // Off loopback a token is the only thing between the network and the mesh's data; the
+    // config refuses to start without one, and a reload cannot take it away.
+    const bool need_token = !config.loopback || !config.token.empty();
+    if (!config.loopback && config.token.empty())
+        return text(503, "this listener is not on loopback and has no [http] token: refusing all");
+    if (!need_token && !loopback_host(request.host))
         return text(421, "this listener answers only to a loopback Host (127.0.0.1, localhost)");
+    // Browsers say where a request comes from: the page's own fetches are same-origin, a
+    // typed address is "none". Anything else is another site making the browser ask.
+    if (!request.fetch_site.empty() && request.fetch_site != "same-origin" &&
+        request.fetch_site != "none")
+        return text(403, "requests from other sites are refused");
     // The page holds no data of its own: it asks for the token, then sends it with each fetch.
     if (path == "/" || path == "/index.html")
         return Response{200, "text/html; charset=utf-8", std::string(status_page_html()), false};
-    if (!config.token.empty() && !token_matches(authorization, config.token)) {
+    if (need_token && !token_matches(request.authorization, config.token)) {
         auto r = text(401, "a token is required (Authorization: Bearer <[http] token>)");
         r.ask_for_token = true;
         return r;
     }
-    if (path == "/metrics")
-        return Response{200, "text/plain; version=0.0.4; charset=utf-8",
-                        metrics_text(bot, config.node_metrics), false};
+    if (path == "/metrics") {
+        const auto& body =
+            reuse(cache.metrics, [&] { return metrics_text(bot, config.node_metrics); });
+        return Response{200, "text/plain; version=0.0.4; charset=utf-8", body, false};
+    }
     if (path == "/api/status") return Response{200, "application/json", status_json(bot), false};
-    if (path == "/api/nodes") return Response{200, "application/json", nodes_json(bot), false};
+    if (path == "/api/nodes")
+        return Response{200, "application/json",
+                        reuse(cache.nodes, [&] { return nodes_json(bot); }), false};
     return text(404, "not found: try / (status page) or /metrics");
 }
 
@@ -85,9 +123,11 @@ struct ServerState {
     tcp::acceptor acceptor;
     const config::HttpConfig& config;
     const BotView& bot;
+    BodyCache cache;
     bool stopped = false;
     std::uint64_t next_id = 0;
     std::map<std::uint64_t, std::weak_ptr<beast::tcp_stream>> connections;
+    std::map<asio::ip::address, std::size_t> per_peer;  // open connections by client address
 };
 
 }  // namespace detail
@@ -116,14 +156,32 @@ bhttp::response<bhttp::string_body> to_beast(const Response& r, unsigned version
     return res;
 }
 
+// Forgets a connection however its coroutine ends (returned, threw, or destroyed with the
+// io_context), so that its slot is never lost.
+struct ConnectionSlot {
+    std::shared_ptr<State> state;
+    std::uint64_t id;
+    asio::ip::address peer;
+    ~ConnectionSlot() {
+        state->connections.erase(id);
+        if (auto it = state->per_peer.find(peer); it != state->per_peer.end() && --it->second == 0)
+            state->per_peer.erase(it);
+    }
+};
+
+std::string_view sv(boost::beast::string_view v) {
+    return {v.data(), v.size()};
+}
+
 asio::awaitable<void> serve(std::shared_ptr<State> state, std::shared_ptr<beast::tcp_stream> stream,
-                            std::uint64_t id) {
+                            std::uint64_t id, asio::ip::address peer) {
+    const ConnectionSlot slot{state, id, peer};
     beast::flat_buffer buffer;
-    for (;;) {
+    for (bool first = true;; first = false) {
         bhttp::request_parser<bhttp::empty_body> parser;
         parser.header_limit(kHeaderLimit);
         parser.body_limit(0);
-        stream->expires_after(kReadDeadline);
+        stream->expires_after(first ? kFirstRequestDeadline : kIdleDeadline);
         error_code ec;
         co_await bhttp::async_read(*stream, buffer, parser,
                                    asio::redirect_error(asio::use_awaitable, ec));
@@ -134,11 +192,9 @@ asio::awaitable<void> serve(std::shared_ptr<State> state, std::shared_ptr<beast:
         if (req.method() != bhttp::verb::get && !head) {
             r = text(405, "only GET");
         } else {
-            const auto sv = [](boost::beast::string_view v) {
-                return std::string_view(v.data(), v.size());
-            };
-            r = route(sv(req.target()), sv(req[bhttp::field::host]),
-                      sv(req[bhttp::field::authorization]), state->config, state->bot);
+            r = route(Request{sv(req.target()), sv(req[bhttp::field::host]),
+                              sv(req[bhttp::field::authorization]), sv(req["Sec-Fetch-Site"])},
+                      state->config, state->bot, state->cache);
         }
         const bool keep_alive = req.keep_alive() && r.status < 400;
         auto res = to_beast(r, req.version(), keep_alive, head);
@@ -149,7 +205,6 @@ asio::awaitable<void> serve(std::shared_ptr<State> state, std::shared_ptr<beast:
     error_code ignored;
     stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream->close();
-    state->connections.erase(id);
 }
 
 void log_failure(const char* what, std::exception_ptr error) {
@@ -178,14 +233,18 @@ asio::awaitable<void> accept_loop(std::shared_ptr<State> state) {
             co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             continue;
         }
-        if (state->connections.size() >= kMaxConnections) {
+        const auto peer = socket.remote_endpoint(ec).address();
+        if (ec || state->connections.size() >= kMaxConnections ||
+            state->per_peer[peer] >= kMaxConnectionsPerPeer) {
+            if (!ec && state->per_peer[peer] == 0) state->per_peer.erase(peer);
             socket.close(ec);  // a flood of clients costs them a reset, not the bot its memory
             continue;
         }
+        ++state->per_peer[peer];
         auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
         const std::uint64_t id = state->next_id++;
         state->connections.emplace(id, stream);
-        asio::co_spawn(state->acceptor.get_executor(), serve(state, stream, id),
+        asio::co_spawn(state->acceptor.get_executor(), serve(state, stream, id, peer),
                        [](std::exception_ptr e) { log_failure("a connection failed", e); });
     }
 }

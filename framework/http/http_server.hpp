@@ -21,9 +21,16 @@
 namespace meshbot::http {
 
 inline constexpr std::size_t kMaxConnections = 64;
-inline constexpr std::chrono::seconds kReadDeadline{15};
+// Per client address: one client cannot take every slot from Prometheus and the operator.
+inline constexpr std::size_t kMaxConnectionsPerPeer = 16;
+inline constexpr std::chrono::seconds kFirstRequestDeadline{10};
+// A kept-alive connection with no next request is closed after this.
+inline constexpr std::chrono::seconds kIdleDeadline{5};
 // A client that stops reading a large answer (10,000 nodes) is cut off after this.
 inline constexpr std::chrono::seconds kWriteDeadline{30};
+// /metrics and /api/nodes are built at most once per this period, however many ask: a flood of
+// requests (or a web page firing them at 127.0.0.1) cannot keep the event loop busy.
+inline constexpr std::chrono::milliseconds kBodyReuse{1000};
 
 // One answer: status code, content type and body, plus the headers every answer gets.
 struct Response {
@@ -33,10 +40,28 @@ struct Response {
     bool ask_for_token = false;  // 401: adds WWW-Authenticate
 };
 
-// The answer to one GET (or HEAD) request; pure apart from reading the bot. `host` and
-// `authorization` are the request's headers (empty when absent). io_context thread.
-Response route(std::string_view target, std::string_view host, std::string_view authorization,
-               const config::HttpConfig& config, const BotView& bot);
+// What route() reads of a request: its target and three headers (empty when absent).
+struct Request {
+    std::string_view target;
+    std::string_view host;
+    std::string_view authorization;
+    std::string_view fetch_site;  // Sec-Fetch-Site, sent by browsers
+};
+
+// The recently built bodies of the expensive paths. io_context thread.
+struct BodyCache {
+    struct Entry {
+        std::chrono::steady_clock::time_point built{};
+        std::string body;
+    };
+    Entry metrics;
+    Entry nodes;
+};
+
+// The answer to one GET (or HEAD) request; pure apart from reading the bot and `cache`.
+// io_context thread.
+Response route(const Request& request, const config::HttpConfig& config, const BotView& bot,
+               BodyCache& cache);
 
 namespace detail {
 struct ServerState;  // the acceptor and the open connections (http_server.cpp)

@@ -8,8 +8,10 @@
 #include <ctime>
 #include <deque>
 #include <limits>
+#include <set>
 #include <sstream>
 
+#include "plugin_host/utf8_chunker.hpp"
 #include "radio/node_id.hpp"
 
 namespace meshbot::http {
@@ -77,7 +79,7 @@ void link_metrics(Families& out, const BotView& bot) {
                 static_cast<double>(s.handshakes));
     out.counter("meshbot_link_reconnects_total",
                 "Connections after the first (each one followed a lost link)",
-                static_cast<double>(s.connections > 0 ? s.connections - 1 : 0));
+                static_cast<double>(link.reconnects()));
     out.gauge("meshbot_link_last_frame_age_seconds",
               "Seconds since the last frame from the radio that decoded (-1: none yet)",
               seconds_since(s.last_frame));
@@ -122,8 +124,7 @@ void key_metrics(Families& out, const BotView& bot) {
     auto& nodes = out.family("meshbot_nodes", "Nodes known", MetricType::Gauge);
     Families::add(nodes, static_cast<double>(bot.node_store().size()), {{"where", "store"}});
     const auto& link = bot.radio_link();
-    const double on_radio =
-        link.stats().handshakes ? static_cast<double>(link.radio().nodes.size() + 1) : 0;
+    const auto on_radio = static_cast<double>(link.radio_nodes());
     Families::add(nodes, on_radio, {{"where", "radio"}});
 }
 
@@ -138,8 +139,9 @@ void command_metrics(Families& out, const BotView& bot) {
     out.counter("meshbot_commands_refused_total",
                 "Commands refused otherwise (unknown, not allowed there, not an admin)",
                 static_cast<double>(a.refused));
-    out.counter("meshbot_reply_parts_sent_total", "Text parts the radio took from the bot",
-                static_cast<double>(bot.reply_parts_sent()));
+    out.counter("meshbot_text_parts_sent_total",
+                "Text parts (replies and plugins' texts) the radio took",
+                static_cast<double>(bot.text_parts_sent()));
 }
 
 void plugin_metrics(Families& out, const BotView& bot) {
@@ -150,7 +152,11 @@ void plugin_metrics(Families& out, const BotView& bot) {
                                 MetricType::Counter);
     auto& times = out.family("meshbot_plugin_callback_duration_seconds",
                              "How long plugin callbacks took", MetricType::Histogram);
+    std::set<std::string> seen;
     for (const auto& s : statuses) {
+        // A copy that lost to another folder's plugin of the same id is in the table, not here:
+        // one series per id.
+        if (!seen.insert(s.id).second) continue;
         Families::add(state, 1, {{"plugin", s.id}, {"state", plugins::to_string(s.state)}});
         Families::add(restarts, s.restarts, {{"plugin", s.id}});
         ClientMetric m;
@@ -187,7 +193,9 @@ void node_metrics(Families& out, const BotView& bot, unsigned limit) {
                                "A node's battery level (101: powered)", MetricType::Gauge);
     auto& hops = out.family("meshbot_node_hops", "Hops away", MetricType::Gauge);
     for (const auto* n : heard) {
-        const Labels labels{{"node_id", radio::node_id(n->num)}, {"short_name", n->short_name}};
+        // Prometheus refuses a whole scrape over one label that is not UTF-8.
+        const Labels labels{{"node_id", radio::node_id(n->num)},
+                            {"short_name", plugins::sanitize_utf8(n->short_name)}};
         Families::add(last, n->last_heard, labels);
         Families::add(snr, n->snr, labels);
         if (n->rssi != 0) Families::add(rssi, n->rssi, labels);

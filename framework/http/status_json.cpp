@@ -46,7 +46,7 @@ json link_json(const BotView& bot) {
         {"endpoint", link.endpoint()},
         {"since", bot.link_changed_at()},
         {"connections", s.connections},
-        {"reconnects", s.connections > 0 ? s.connections - 1 : 0},
+        {"reconnects", link.reconnects()},
         {"handshakes", s.handshakes},
         {"frames_in", s.frames_in},
         {"frames_out", s.frames_out},
@@ -62,7 +62,7 @@ json link_json(const BotView& bot) {
                         {"short_name", radio.own_user.short_name()},
                         {"long_name", radio.own_user.long_name()},
                         {"firmware", radio.metadata.firmware_version()},
-                        {"nodes", radio.nodes.size() + 1}};
+                        {"nodes", link.radio_nodes()}};
     }
     return out;
 }
@@ -121,7 +121,7 @@ std::string status_json(const BotView& bot) {
         {"commands",
          {{"rate_limited", activity.rate_limited},
           {"refused", activity.refused},
-          {"replies_sent", bot.reply_parts_sent()}}},
+          {"texts_sent", bot.text_parts_sent()}}},
         {"plugins", plugins_json(bot)},
         {"key_events", std::move(key_events)},
         {"recent_commands", std::move(commands)},

@@ -89,6 +89,12 @@ public:
     LinkState state() const { return state_; }
     const RadioInfo& radio() const { return session_.radio(); }
     const LinkStats& stats() const { return stats_; }
+    // Nodes in the radio's NodeDB, the radio itself included; 0 before the first handshake.
+    std::size_t radio_nodes() const {
+        return stats_.handshakes ? session_.radio().nodes.size() + 1 : 0;
+    }
+    // Connections after the first: each one followed a lost link.
+    std::uint64_t reconnects() const { return stats_.connections ? stats_.connections - 1 : 0; }
     std::size_t outbox_pending() const { return outbox_.queued(); }
     // Packets that waited longer than outbox_expiry for a link, since start.
     std::uint64_t outbox_expired() const { return outbox_.expired(); }

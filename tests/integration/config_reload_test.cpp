@@ -23,21 +23,6 @@ namespace {
 constexpr std::uint32_t kNode2 = 0x10000002;
 constexpr std::uint32_t kBroadcast = 0xFFFFFFFF;
 
-std::string file_text(const fs::path& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-// `text` with its one `from` replaced by `to` (REQUIREs that it is there once).
-std::string replaced(std::string text, const std::string& from, const std::string& to) {
-    const auto at = text.find(from);
-    REQUIRE(at != std::string::npos);
-    REQUIRE(text.find(from, at + 1) == std::string::npos);
-    return text.replace(at, from.size(), to);
-}
-
 // Rewrites the file in one rename, as editors do, so that the bot never reads half of it.
 void rewrite(const fs::path& path, const std::string& text) {
     const fs::path next = path.string() + ".new";
@@ -111,11 +96,11 @@ TEST_CASE(
     REQUIRE(debug_line_after(log, 0) != "");
 
     const std::string original = file_text(file);
-    std::string changed = replaced(original, "prefix = \"/\"", "prefix = \"!\"");
-    changed = replaced(changed, "level = \"debug\"", "level = \"info\"");
-    changed = replaced(changed, "mode = \"broadcast\"", "mode = \"reply\"");
+    std::string changed = replaced_once(original, "prefix = \"/\"", "prefix = \"!\"");
+    changed = replaced_once(changed, "level = \"debug\"", "level = \"info\"");
+    changed = replaced_once(changed, "mode = \"broadcast\"", "mode = \"reply\"");
     // A setting only a restart applies: named in the log, the link left alone.
-    changed = replaced(changed, "\n[commands]\n", "connect_timeout = 7\n\n[commands]\n");
+    changed = replaced_once(changed, "\n[commands]\n", "connect_timeout = 7\n\n[commands]\n");
     rewrite(file, changed);
     const auto reloaded_from = log.line_count();
     const auto notified_from = systemd.count();
@@ -147,7 +132,7 @@ TEST_CASE(
     CHECK(debug_line_after(log, reloaded_from) == "");
 
     // A broken file (a wrong type): named with file:line:column, nothing changes.
-    const std::string broken = replaced(changed, "rate_limit = 20", "rate_limit = \"many\"");
+    const std::string broken = replaced_once(changed, "rate_limit = 20", "rate_limit = \"many\"");
     rewrite(file, broken);
     const auto broken_from = log.line_count();
     log.send_signal(SIGHUP);

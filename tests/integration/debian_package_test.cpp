@@ -46,23 +46,6 @@ fs::path meshbot_deb() {
     return found;
 }
 
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    INFO("cannot read " << path);
-    REQUIRE(in);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// `text` with its one line `line` (a whole line, newline included) replaced by `with`.
-std::string replace_line(const std::string& text, const std::string& line,
-                         const std::string& with) {
-    const auto at = text.find("\n" + line);
-    INFO("the packaged config has no line '" << line.substr(0, line.size() - 1) << "'");
-    REQUIRE(at != std::string::npos);
-    REQUIRE(text.find("\n" + line, at + 1) == std::string::npos);
-    return text.substr(0, at + 1) + with + text.substr(at + 1 + line.size());
-}
-
 }  // namespace
 
 TEST_CASE("the packaged daemon, with its packaged config and plugins, answers on the simulator",
@@ -76,14 +59,16 @@ TEST_CASE("the packaged daemon, with its packaged config and plugins, answers on
     REQUIRE(extracted == 0);
 
     SimProcess sim;
-    std::string config = read_text(root / "etc/meshbot/meshbot.toml");
+    std::string config = file_text(root / "etc/meshbot/meshbot.toml");
     // The packaged radio endpoint is this machine; only its port moves to the simulator's.
     REQUIRE(config.find("\nhost = \"127.0.0.1\"\n") != std::string::npos);
-    config = replace_line(config, "port = 4403\n", "port = " + std::to_string(sim.port()) + "\n");
-    config = replace_line(config, "data_dir = \"/var/lib/meshbot\"\n",
-                          "data_dir = " + quoted(scratch.path() / "data") + "\n");
+    config =
+        replaced_once(config, "\nport = 4403\n", "\nport = " + std::to_string(sim.port()) + "\n");
+    config = replaced_once(config, "\ndata_dir = \"/var/lib/meshbot\"\n",
+                           "\ndata_dir = " + quoted(scratch.path() / "data") + "\n");
     // Tests run side by side: the packaged listener moves to a free port.
-    config = replace_line(config, "listen = \"127.0.0.1:9464\"\n", "listen = \"127.0.0.1:0\"\n");
+    config =
+        replaced_once(config, "\nlisten = \"127.0.0.1:9464\"\n", "\nlisten = \"127.0.0.1:0\"\n");
     const fs::path config_path = scratch.write("meshbot.toml", config);
 
     ChildProcess bot({(root / "usr/bin/meshbot").string(), "--config", config_path.string()});

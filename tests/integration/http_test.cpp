@@ -2,6 +2,7 @@
 // that lints its page, and the token and Host checks a stranger runs into.
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -48,6 +49,17 @@ std::uint16_t free_port() {
     return ntohs(a.sin_port);
 }
 
+// A TCP connection to the bot's listener (REQUIREs it).
+int connect_to(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    return fd;
+}
+
 // Polls Prometheus' query API until `query` has a sample satisfying `accept`.
 std::optional<double> prometheus_wait(std::uint16_t port, const std::string& query,
                                       const std::function<bool(double)>& accept,
@@ -88,7 +100,7 @@ TEST_CASE("/metrics is Prometheus text that promtool accepts, with the bot's fig
     const auto port = http_port(bot);
     REQUIRE(echo_answers(sim, "metrics"));
     CHECK(metric_becomes(
-        port, "meshbot_reply_parts_sent_total", [](double v) { return v >= 1; }, 10s));
+        port, "meshbot_text_parts_sent_total", [](double v) { return v >= 1; }, 10s));
 
     const auto reply = http_get(port, "/metrics");
     REQUIRE(reply.status == 200);
@@ -186,15 +198,24 @@ TEST_CASE("the listener wants its token, answers only loopback names, and surviv
 
     // Junk: not HTTP, an endless header, a client that never finishes. The bot answers next.
     {
-        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(port);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        const int fd = connect_to(port);
         const std::string junk(64 * 1024, 'x');
         (void)::send(fd, junk.data(), junk.size(), MSG_NOSIGNAL);
         ::close(fd);
+    }
+    CHECK(http_get(port, "/api/status", {"Authorization: Bearer " + kToken}).status == 200);
+    // One client address holds at most 16 connections: the 17th is closed at once, and once
+    // the flood ends the listener answers again.
+    {
+        std::vector<int> idle;
+        for (int i = 0; i < 17; ++i)
+            idle.push_back(connect_to(port));
+        pollfd p{idle.back(), POLLIN, 0};
+        REQUIRE(::poll(&p, 1, 5000) == 1);
+        char byte = 0;
+        CHECK(::recv(idle.back(), &byte, 1, 0) <= 0);  // closed by the bot, unanswered
+        for (const int fd : idle)
+            ::close(fd);
     }
     CHECK(http_get(port, "/api/status", {"Authorization: Bearer " + kToken}).status == 200);
     CHECK(http_get(port, "/api/status",

@@ -39,13 +39,6 @@ Run run_meshbot(std::vector<std::string> args) {
     return Run{*code, cli.output()};
 }
 
-std::string file_text(const fs::path& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 // A copy of the built echo plugin in `folder`/echo, its manifest passed through `edit`.
 void copy_echo(const fs::path& folder, const std::function<std::string(std::string)>& edit) {
     const fs::path target = folder / "echo";

@@ -20,19 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string file_text(const fs::path& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-std::string replaced(std::string text, const std::string& from, const std::string& to) {
-    const auto at = text.find(from);
-    REQUIRE(at != std::string::npos);
-    return text.replace(at, from.size(), to);
-}
-
 struct Listing {
     int code = -1;
     std::string output;
@@ -73,8 +60,9 @@ TEST_CASE("the example config, copied to an empty folder, loads the bundled plug
     SimProcess sim;
     TempDir dir;
     const auto example = file_text(fs::path(MESHBOT_SOURCE_DIR) / "config/meshbot.example.toml");
-    const auto config = dir.write(
-        "meshbot.toml", replaced(example, "port = 4403", "port = " + std::to_string(sim.port())));
+    const auto config =
+        dir.write("meshbot.toml",
+                  replaced_once(example, "port = 4403", "port = " + std::to_string(sim.port())));
 
     const auto offline = list_plugins(config);
     INFO(offline.output);

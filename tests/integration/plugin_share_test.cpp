@@ -22,13 +22,6 @@ namespace {
 
 constexpr std::uint32_t kNode1 = 0x10000001;
 
-std::string file_text(const fs::path& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 // The config file a RunningBot wrote.
 fs::path config_of(const RunningBot& bot) {
     return bot.dir.path() / "meshbot.toml";

@@ -4,7 +4,10 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
+
+#include <catch2/catch.hpp>
 
 namespace meshbot::testing {
 
@@ -27,6 +30,21 @@ std::filesystem::path TempDir::write(const std::string& name, std::string_view c
     out.write(content.data(), static_cast<std::streamsize>(content.size()));
     if (!out) throw std::runtime_error("cannot write " + file.string());
     return file;
+}
+
+std::string file_text(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    INFO("cannot read " << path);
+    REQUIRE(in);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string replaced_once(std::string text, std::string_view from, std::string_view to) {
+    const auto at = text.find(from);
+    INFO("'" << from << "' should be in the text once");
+    REQUIRE(at != std::string::npos);
+    REQUIRE(text.find(from, at + 1) == std::string::npos);
+    return text.replace(at, from.size(), to);
 }
 
 }  // namespace meshbot::testing

@@ -23,4 +23,9 @@ private:
     std::filesystem::path path_;
 };
 
+// The whole file's bytes; REQUIREs that it can be read.
+std::string file_text(const std::filesystem::path& path);
+// `text` with its one occurrence of `from` replaced by `to`; REQUIREs exactly one.
+std::string replaced_once(std::string text, std::string_view from, std::string_view to);
+
 }  // namespace meshbot::testing

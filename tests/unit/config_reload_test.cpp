@@ -160,3 +160,29 @@ TEST_CASE("STATUS= text for each link state", "[service]") {
     link.state = LinkState::stopped;
     CHECK(link_status(link) == "radio 127.0.0.1:4403: stopped");
 }
+
+TEST_CASE(
+    "a reload applies [http] token and node_metrics, and never opens a listener bound off "
+    "loopback",
+    "[reload]") {
+    const std::string token = "token = \"0123456789abcdef0123\"\n";
+    auto running = parse(kBase + "[http]\nlisten = \"127.0.0.1:9464\"\n" + token);
+    auto fresh = parse(kBase + "[http]\nlisten = \"127.0.0.1:9464\"\nnode_metrics = 5\n");
+    auto changes = compare_configs(running, fresh);
+    CHECK(changes.http == Names{"http.token", "http.node_metrics"});
+    CHECK(changes.need_restart.empty());
+    apply_reloadable(running, fresh);
+    CHECK(running.http.token.empty());
+    CHECK(running.http.node_metrics == 5);
+
+    // Bound on 0.0.0.0 with a token; the file now says loopback and no token. The listener stays
+    // where it is until a restart, and so does its token.
+    auto open = parse(kBase + "[http]\nlisten = \"0.0.0.0:9464\"\n" + token);
+    changes = compare_configs(open, fresh);
+    CHECK(changes.http == Names{"http.node_metrics"});
+    CHECK_THAT(changes.need_restart,
+               Catch::Matchers::UnorderedEquals(Names{"http.listen", "http.token"}));
+    apply_reloadable(open, fresh);
+    CHECK(open.http.token == "0123456789abcdef0123");
+    CHECK(open.http.address == "0.0.0.0");
+}

@@ -684,37 +684,3 @@ TEST_CASE("Errors from every section are reported together, in file order", "[co
           "integer 0\n"
           "meshbot.toml:6:8: radio.port: expected an integer from 1 to 65535, got integer 0");
 }
-
-TEST_CASE("[http] listen takes an IP and a port, off with \"\", and off loopback a token",
-          "[config]") {
-    const auto defaults = parse("").config.http;
-    CHECK(defaults.enabled);
-    CHECK(defaults.address == "127.0.0.1");
-    CHECK(defaults.port == 9464);
-    CHECK(defaults.loopback);
-    CHECK(defaults.node_metrics == 100);
-
-    CHECK_FALSE(parse("[http]\nlisten = \"\"\n").config.http.enabled);
-    const auto v6 = parse("[http]\nlisten = \"[::1]:0\"\n").config.http;
-    CHECK(v6.address == "::1");
-    CHECK(v6.port == 0);
-    CHECK(v6.loopback);
-    const auto open = parse(
-                          "[http]\nlisten = \"0.0.0.0:9464\"\ntoken = "
-                          "\"0123456789abcdef0123\"\n")
-                          .config.http;
-    CHECK_FALSE(open.loopback);
-    CHECK(open.token == "0123456789abcdef0123");
-
-    CHECK_THAT(error_of("[http]\nlisten = \"localhost:9464\"\n"),
-               Catch::StartsWith("meshbot.toml:2:10: http.listen: expected \"IP:port\""));
-    CHECK_THAT(error_of("[http]\nlisten = \"127.0.0.1:99999\"\n"),
-               Catch::StartsWith("meshbot.toml:2:10: http.listen: expected \"IP:port\""));
-    CHECK_THAT(error_of("[http]\nlisten = \"0.0.0.0:9464\"\n"),
-               Catch::StartsWith("meshbot.toml:2:10: http.listen: listening on 0.0.0.0:9464 (not "
-                                 "loopback) needs [http] token"));
-    CHECK_THAT(error_of("[http]\ntoken = \"short\"\n"),
-               Catch::StartsWith("meshbot.toml:2:9: http.token: expected at least 16"));
-    CHECK_THAT(error_of("[http]\nnode_metrics = -1\n"),
-               Catch::StartsWith("meshbot.toml:2:16: http.node_metrics: expected an integer"));
-}
