@@ -402,7 +402,13 @@ void RunnerProcess::look_up(const channel::ResolveRequest& request) {
 void RunnerProcess::watch_exit() {
     pidfd_.async_wait(asio::posix::stream_descriptor::wait_read,
                       [self = shared_from_this()](const boost::system::error_code& ec) {
-                          if (!ec) self->reap(false);
+                          if (ec) return;
+                          // A runner's last message and its exit can complete in one turn of
+                          // the reactor: the channel's bytes already read into read_buffer_,
+                          // their handler queued behind this one. Reaping after it keeps that
+                          // message (a probe's "started" is its whole verdict); what was never
+                          // read is drained by reap().
+                          asio::post(self->executor_, [self] { self->reap(false); });
                       });
 }
 
