@@ -74,7 +74,8 @@ Bot::Bot(boost::asio::any_io_executor executor, const config::AppConfig& config)
             radio::RadioLink::Handlers{
                 [this](const radio::RadioInfo& r) { on_ready(r); },
                 [this](const std::string& why) { on_down(why); },
-                [this](const pb::MeshPacket& p, bool replayed) { on_packet(p, replayed); }}),
+                [this](const pb::MeshPacket& p, bool replayed) { on_packet(p, replayed); },
+                [this](const radio::RadioInfo& r) { on_refreshed(r); }}),
       key_sync_(
           executor, config, store_,
           [this](pb::MeshPacket p, radio::SendCallback done) {
@@ -90,6 +91,10 @@ Bot::Bot(boost::asio::any_io_executor executor, const config::AppConfig& config)
               return store_.trusts(sender, key);
           }),
       plugins_(executor, config, *this, router_),
+      proxy_(executor, config.proxy, link_, store_,
+             [this](pb::MeshPacket p, radio::SendCallback done) {
+                 return key_sync_.send(std::move(p), std::move(done));
+             }),
       save_timer_(executor),
       retry_timer_(executor),
       backlog_timer_(executor) {
@@ -169,7 +174,13 @@ bool Bot::radio_holds_key(std::uint32_t num) const {
 
 Bot::~Bot() = default;
 
+void Bot::start() {
+    link_.start();
+    if (config_.proxy.enabled) proxy_.start();
+}
+
 void Bot::stop(std::function<void()> done) {
+    proxy_.stop();  // its clients' packets still in the outbox go out with the bot's
     // Plugins first (their last words still go out), then the store, then the radio.
     plugins_.stop(plugins::kRunnerStopGrace, [this, done = std::move(done)]() mutable {
         save_timer_.cancel();
@@ -188,6 +199,13 @@ void Bot::on_ready(const radio::RadioInfo& radio) {
     log_node_list(radio, store_);
     schedule_save();
     plugins_.on_link_up();
+}
+
+void Bot::on_refreshed(const radio::RadioInfo& radio) {
+    // A client of the virtual node changed the radio (allow_admin): learn what it holds now.
+    store_.on_handshake(radio);
+    key_sync_.on_ready(radio);
+    schedule_save();
 }
 
 void Bot::on_down(const std::string& reason) {

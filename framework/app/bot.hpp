@@ -16,6 +16,7 @@
 #include "nodes/node_store.hpp"
 #include "plugin_host/command_router.hpp"
 #include "plugin_host/plugin_host.hpp"
+#include "proxy/virtual_node.hpp"
 #include "radio/radio_link.hpp"
 #include "radio/warning_throttle.hpp"
 
@@ -31,7 +32,8 @@ public:
     // never touches the store). Throws nodes::StoreError when the store cannot be used.
     void open_store();
     void load_plugins() { plugins_.load_all(); }
-    void start() { link_.start(); }
+    // Connects to the radio, and opens the virtual node when [proxy] listen says so.
+    void start();
     // Unloads the plugins, saves the store, says goodbye to the radio; `done` runs when all is
     // closed.
     void stop(std::function<void()> done);
@@ -69,11 +71,13 @@ public:
     std::uint64_t text_parts_sent() const override { return text_parts_sent_; }
     std::uint64_t started_at() const override { return started_at_; }
     std::uint64_t link_changed_at() const override { return link_changed_at_; }
+    const proxy::VirtualNode& virtual_node() const override { return proxy_; }
 
 private:
     void remember_key_event(const nodes::NodeRecord& node, const nodes::KeyEvent& event);
     void on_ready(const radio::RadioInfo& radio);
     void on_down(const std::string& reason);
+    void on_refreshed(const radio::RadioInfo& radio);
     void on_packet(const pb::MeshPacket& packet, bool replayed);
     // Saves the store a while after the first unsaved change, so a busy mesh costs one write
     // per debounce period rather than one per packet.
@@ -95,6 +99,7 @@ private:
     nodes::KeySync key_sync_;
     plugins::CommandRouter router_;
     plugins::PluginHost plugins_;
+    proxy::VirtualNode proxy_;  // after the link and key sync it sends through
     boost::asio::steady_timer save_timer_;
     bool save_pending_ = false;
     boost::asio::steady_timer retry_timer_;

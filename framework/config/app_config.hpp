@@ -3,6 +3,7 @@
 // is the documented default in config/meshbot.example.toml.
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -163,6 +164,42 @@ struct HttpConfig {
     unsigned node_metrics = 100;
 };
 
+// An "IP" or "IP/prefix" from the config, parsed. Plain data.
+struct AddressRange {
+    std::string text;  // as written
+    bool v4 = true;
+    std::array<std::uint8_t, 16> ip{};  // IPv4: the first 4 bytes
+    unsigned prefix = 32;               // bits compared
+
+    // `address` is 4 (IPv4) or 16 bytes; an IPv4-mapped IPv6 address counts as IPv4.
+    bool contains(bool address_v4, const std::uint8_t* address) const;
+    static std::optional<AddressRange> parse(std::string_view text);
+};
+
+// The virtual node: other API clients (the phone app, the Python CLI, Home Assistant) share the
+// radio through the bot (framework/proxy/).
+struct ProxyConfig {
+    bool enabled = false;  // listen = "" (the default) turns it off
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 4403;  // 0: any free port (tests), logged when listening
+    bool loopback = true;
+    // Client addresses admitted besides loopback, as "IP" or "IP/prefix" (CIDR).
+    std::vector<AddressRange> allow_from;
+    // Radio-changing admin messages clients may send: none by default, all with `true`, or the
+    // listed AdminMessage fields ("set_owner", "set_config", ...).
+    bool allow_all_admin = false;
+    std::vector<std::string> allow_admin;
+    unsigned max_clients = 32;
+    // Frames a client has not read yet, beyond which it is disconnected as too slow.
+    std::size_t client_buffer = 512 * 1024;
+    // Packets one client may have waiting for the radio; more are refused at once.
+    unsigned client_queue = 64;
+};
+
+// The radio-changing AdminMessage fields [proxy] allow_admin may name (the rest of the oneof is
+// read-only requests and responses). proxy/admin_policy.cpp classifies with the same list.
+const std::vector<std::string_view>& radio_changing_admin();
+
 // A new setting: say in app/config_reload.cpp whether a SIGHUP applies it or needs a restart.
 struct AppConfig {
     std::filesystem::path source;  // the file this was read from
@@ -173,6 +210,7 @@ struct AppConfig {
     KeysConfig keys;
     PluginsConfig plugins;
     HttpConfig http;
+    ProxyConfig proxy;
 };
 
 }  // namespace meshbot::config

@@ -302,6 +302,7 @@ LoadResult parse_document(std::string_view toml_text, const std::string& source_
     read_section(root, "keys", [&](Section& s) { read_keys(s, config.keys); });
     read_section(root, "plugins", [&](Section& s) { read_plugins(s, config.plugins, base_dir); });
     read_section(root, "http", [&](Section& s) { read_http(s, config.http); });
+    read_section(root, "proxy", [&](Section& s) { read_proxy(s, config.proxy); });
     root.finish();
     report.throw_if_errors();
     result.warnings = report.warnings();

@@ -281,5 +281,14 @@ void read_commands(Section& s, CommandsConfig& c);
 void read_keys(Section& s, KeysConfig& k);
 void read_plugins(Section& s, PluginsConfig& p, const std::filesystem::path& base_dir);
 void read_http(Section& s, HttpConfig& h);
+void read_proxy(Section& s, ProxyConfig& p);
+
+// Where a listener binds: an IP literal and a port (listen_address.cpp).
+struct Listen {
+    std::string address;
+    std::uint16_t port = 0;
+    bool loopback = false;
+};
+std::optional<Listen> parse_listen(std::string_view text);
 
 }  // namespace meshbot::config::detail

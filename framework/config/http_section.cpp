@@ -1,60 +1,16 @@
 // The [http] section: where the metrics and status page listener binds, and its token.
 
-#include <arpa/inet.h>
 #include <toml++/toml.h>
 
-#include <charconv>
 #include <string>
 
 #include "config/config_reader.hpp"
-
-namespace meshbot::config {
-
-std::optional<bool> loopback_address(const std::string& address) {
-    in_addr v4{};
-    if (inet_pton(AF_INET, address.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-    in6_addr v6{};
-    if (inet_pton(AF_INET6, address.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6) != 0;
-    return std::nullopt;
-}
-
-}  // namespace meshbot::config
 
 namespace meshbot::config::detail {
 namespace {
 
 // A token an attacker on the network cannot guess by trying: 16 bytes or more of visible ASCII.
 constexpr std::size_t min_token_bytes = 16;
-
-struct Listen {
-    std::string address;
-    std::uint16_t port = 0;
-    bool loopback = false;
-};
-
-// "127.0.0.1:9464", "[::1]:9464", "0.0.0.0:9464": an IP literal (a name would be looked up at
-// each start, and could move the page off loopback behind the operator's back) and a port.
-std::optional<Listen> parse_listen(std::string_view text) {
-    const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos || colon + 1 == text.size()) return std::nullopt;
-    std::string_view host = text.substr(0, colon);
-    const std::string_view port_text = text.substr(colon + 1);
-    unsigned port = 0;
-    const auto [end, ec] =
-        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535)
-        return std::nullopt;
-    const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
-    Listen out;
-    out.port = static_cast<std::uint16_t>(port);
-    out.address = std::string(bracketed ? host.substr(1, host.size() - 2) : host);
-    const auto loopback = loopback_address(out.address);
-    // An IPv6 address needs its brackets, so that its own colons are not read as the port's.
-    const bool v6 = out.address.find(':') != std::string::npos;
-    if (!loopback || v6 != bracketed) return std::nullopt;
-    out.loopback = *loopback;
-    return out;
-}
 
 bool visible_ascii(std::string_view text) {
     for (const char c : text)

@@ -11,6 +11,7 @@
 #include "nodes/node_store.hpp"
 #include "plugin_host/command_router.hpp"
 #include "plugin_host/plugin_host.hpp"
+#include "proxy/virtual_node.hpp"
 #include "radio/radio_link.hpp"
 
 namespace meshbot::http {
@@ -36,8 +37,9 @@ public:
     virtual std::vector<plugins::PluginStatus> plugin_statuses() const = 0;
     virtual const std::deque<KeyEventRecord>& key_events() const = 0;  // oldest first
     virtual std::uint64_t text_parts_sent() const = 0;
-    virtual std::uint64_t started_at() const = 0;       // epoch seconds
-    virtual std::uint64_t link_changed_at() const = 0;  // epoch seconds: up or down since
+    virtual std::uint64_t started_at() const = 0;                // epoch seconds
+    virtual std::uint64_t link_changed_at() const = 0;           // epoch seconds: up or down since
+    virtual const proxy::VirtualNode& virtual_node() const = 0;  // listening() false when off
 };
 
 }  // namespace meshbot::http

@@ -86,6 +86,7 @@ std::optional<pb::MeshPacket> Outbox::take_next(Clock::time_point now, std::uint
             passed.push_back(port);
             continue;
         }
+        it = next_turn(it, port);
         Entry next = std::move(*it);
         queue_.erase(it);
         // The firmware only fills in a default hop limit for want_ack packets; set it always.
@@ -97,6 +98,45 @@ std::optional<pb::MeshPacket> Outbox::take_next(Clock::time_point now, std::uint
         return unconfirmed_->packet;
     }
     return std::nullopt;
+}
+
+void Outbox::assign_source(std::uint32_t id, std::uint64_t source) {
+    for (auto& entry : queue_) {
+        if (entry.packet.id() != id) continue;
+        entry.source = source;
+        // A newcomer queues behind those already waiting for their turn, not ahead of them.
+        served_.try_emplace({portnum_of(entry.packet), source}, turns_);
+    }
+}
+
+std::deque<Outbox::Entry>::iterator Outbox::next_turn(std::deque<Entry>::iterator oldest,
+                                                      std::uint32_t port) {
+    const auto turn_of = [&](std::uint64_t source) {
+        const auto it = served_.find({port, source});
+        return it == served_.end() ? std::uint64_t{0} : it->second;
+    };
+    auto best = oldest;
+    std::uint64_t best_turn = turn_of(oldest->source);
+    for (auto it = std::next(oldest); it != queue_.end() && best_turn != 0; ++it) {
+        if (portnum_of(it->packet) != port) continue;
+        // Strictly earlier only: a source's own packets keep their order.
+        if (const auto turn = turn_of(it->source); turn < best_turn) {
+            best = it;
+            best_turn = turn;
+        }
+    }
+    if (best->source != 0 || !served_.empty()) {  // only the bot: nothing to remember
+        served_[{port, best->source}] = ++turns_;
+        // Sources come and go (every client connection is one): forget those with nothing
+        // queued once the table grows.
+        if (served_.size() > 256) {
+            std::erase_if(served_, [&](const auto& item) {
+                return std::none_of(queue_.begin(), queue_.end(),
+                                    [&](const Entry& e) { return e.source == item.first.second; });
+            });
+        }
+    }
+    return best;
 }
 
 Clock::duration Outbox::gap_for(std::uint32_t port) const {

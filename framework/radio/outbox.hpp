@@ -76,6 +76,11 @@ public:
     // An id from the same sequence for a packet that will never be queued (refused before).
     std::uint32_t reserve_id() { return ids_.next(); }
 
+    // Says whose the queued packet `id` is (0, the default: the bot's own). Packets of one port
+    // go out in turns by source, the one served longest ago first, each source's in its order:
+    // a virtual-node client with many texts waiting cannot hold up the bot's replies.
+    void assign_source(std::uint32_t id, std::uint64_t source);
+
     // The next packet to write, with hop_limit filled in. Otherwise nullopt, and `wake_at` says
     // when to ask again (time_point::max(): only after an event such as enqueue or queueStatus).
     std::optional<pb::MeshPacket> take_next(Clock::time_point now, std::uint32_t hop_limit,
@@ -100,12 +105,15 @@ private:
         Clock::time_point enqueued;
         Clock::time_point deadline;  // written: confirm deadline; awaiting: answer deadline
         bool retried = false;
+        std::uint64_t source = 0;
     };
 
     void complete(Entry& entry, SendResult result);
     Clock::duration gap_for(std::uint32_t portnum) const;
     Clock::time_point ready_at(std::uint32_t portnum) const;
     void accept(Entry entry, Clock::time_point now);
+    // Of the queued packets of `port`, from `oldest` on, the one whose source's turn it is.
+    std::deque<Entry>::iterator next_turn(std::deque<Entry>::iterator oldest, std::uint32_t port);
 
     OutboxOptions options_;
     PacketIdGenerator ids_;
@@ -117,6 +125,9 @@ private:
     std::set<std::pair<Clock::time_point, std::uint32_t>> deadlines_;
     std::optional<std::uint32_t> radio_free_;               // unknown until the first queueStatus
     std::map<std::uint32_t, Clock::time_point> last_sent_;  // by portnum, for the paced ones
+    // (port, source) -> the turn it was last served in; turns count up from 1.
+    std::map<std::pair<std::uint32_t, std::uint64_t>, std::uint64_t> served_;
+    std::uint64_t turns_ = 0;
 };
 
 }  // namespace meshbot::radio

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "config.pb.h"
 #include "mesh.pb.h"
@@ -25,11 +26,14 @@ struct RadioInfo {
     std::array<pb::Channel, kChannelCount> channels{};
     pb::LoRaConfig lora;
     std::map<std::uint32_t, pb::NodeInfo> nodes;  // every other node in the radio's NodeDB
+    // The handshake's messages as the radio sent them, in its order, except the other nodes'
+    // node_info and config_complete_id: what the virtual node replays to its clients.
+    std::vector<pb::FromRadio> config_frames;
+    std::uint32_t handshake_epoch = 0;  // wall clock (s) when this handshake began
 
     std::uint32_t hop_limit() const {
         return lora.hop_limit() ? lora.hop_limit() : kDefaultHopLimit;
     }
 };
-
 
 }  // namespace meshbot::radio

@@ -388,6 +388,16 @@ void RadioLink::start_handshake(const std::string& why) {
     queue_to_radio(request);
 }
 
+void RadioLink::refresh_config() {
+    if (!session_.ready() || !stream_ || lost_) return;
+    const std::uint32_t nonce = random_config_nonce();
+    session_.begin_refresh(nonce);
+    spdlog::info("radio {}: refreshing the radio's config (nonce {})", description_, nonce);
+    pb::ToRadio request;
+    request.set_want_config_id(nonce);
+    queue_to_radio(request);
+}
+
 void RadioLink::on_frame(std::span<const std::uint8_t> payload) {
     ++stats_.frames_in;
     pb::FromRadio message;
@@ -427,6 +437,11 @@ void RadioLink::on_frame(std::span<const std::uint8_t> payload) {
             wake_writer();
             break;
         }
+        case Kind::refreshed:
+            spdlog::info("radio {}: config refreshed ({} other nodes)", description_,
+                         session_.radio().nodes.size());
+            if (handlers_.on_refreshed) handlers_.on_refreshed(session_.radio());
+            break;
         case Kind::restart_handshake: {
             const bool was_ready = state_ == LinkState::ready;
             outbox_.on_link_down();
@@ -463,6 +478,7 @@ void RadioLink::on_frame(std::span<const std::uint8_t> payload) {
             }
             break;
     }
+    if (message_listener_) message_listener_(message, event);
 }
 
 void RadioLink::on_unframed_text(std::string_view text) {

@@ -68,6 +68,8 @@ public:
         std::function<void(const RadioInfo&)> on_ready;
         std::function<void(const std::string& reason)> on_down;  // only after on_ready
         std::function<void(const pb::MeshPacket&, bool replayed)> on_packet;
+        // refresh_config() completed: radio() holds what the radio says now.
+        std::function<void(const RadioInfo&)> on_refreshed;
     };
 
     RadioLink(asio::any_io_executor executor, config::RadioConfig config, Handlers handlers);
@@ -85,6 +87,11 @@ public:
 
     // An id from the outbox's sequence for a packet refused before it reached the link.
     std::uint32_t reserve_id() { return outbox_.reserve_id(); }
+    // Whose the packet just sent under `id` is (Outbox::assign_source): a virtual-node client's
+    // packets take turns with the bot's and the other clients'.
+    void assign_source(std::uint32_t id, std::uint64_t source) {
+        outbox_.assign_source(id, source);
+    }
 
     LinkState state() const { return state_; }
     const RadioInfo& radio() const { return session_.radio(); }
@@ -106,6 +113,13 @@ public:
     void set_state_listener(std::function<void()> listener) {
         state_listener_ = std::move(listener);
     }
+    // Called with every decoded FromRadio and what it meant, after the link and its handlers
+    // dealt with it (on this thread). One listener: the virtual node, which relays them.
+    using MessageListener = std::function<void(const pb::FromRadio&, const SessionEvent&)>;
+    void set_message_listener(MessageListener listener) { message_listener_ = std::move(listener); }
+    // Asks a ready radio for its config again without leaving ready: after a client of the
+    // virtual node changed it. Ignored while not ready.
+    void refresh_config();
 
 private:
     asio::awaitable<void> run();
@@ -148,6 +162,7 @@ private:
     std::string lost_reason_;
     std::string last_error_;  // lost_reason_ or the connect error, kept across the backoff
     std::function<void()> state_listener_;
+    MessageListener message_listener_;
     Clock::time_point handshake_deadline_{};
     Clock::time_point next_heartbeat_{};
     bool radio_answers_heartbeats_ = false;

@@ -20,16 +20,46 @@ void Session::begin_handshake(std::uint32_t nonce, Clock::time_point /*now*/,
     phase_ = Phase::handshaking;
     nonce_ = nonce;
     began_epoch_ = epoch_now;
+    refreshing_ = false;
     pending_ = RadioInfo{};
+    pending_.handshake_epoch = epoch_now;
+}
+
+void Session::begin_refresh(std::uint32_t nonce) {
+    if (phase_ != Phase::ready) return;
+    refreshing_ = true;
+    refresh_nonce_ = nonce;
+    pending_ = RadioInfo{};
+    pending_.handshake_epoch = radio_.handshake_epoch;
 }
 
 SessionEvent Session::on_from_radio(const pb::FromRadio& message, Clock::time_point now) {
     using Kind = SessionEvent::Kind;
+    if (collecting()) {
+        switch (message.payload_variant_case()) {
+            case pb::FromRadio::kPacket:
+            case pb::FromRadio::kConfigCompleteId:
+            case pb::FromRadio::kQueueStatus:
+            case pb::FromRadio::kClientNotification:
+            case pb::FromRadio::kLogRecord:
+            case pb::FromRadio::kRebooted:
+            case pb::FromRadio::kXmodemPacket:
+            case pb::FromRadio::kMqttClientProxyMessage:
+                break;
+            case pb::FromRadio::kNodeInfo:
+                // Only our own: the others are served from the node list, kept current.
+                if (pending_.my_node_num == 0 || message.node_info().num() != pending_.my_node_num)
+                    break;
+                [[fallthrough]];
+            default:
+                pending_.config_frames.push_back(message);
+        }
+    }
     switch (message.payload_variant_case()) {
         case pb::FromRadio::kPacket:
             return on_packet(message.packet(), now);
         case pb::FromRadio::kMyInfo:
-            if (phase_ != Phase::handshaking) {
+            if (!collecting()) {
                 return {Kind::restart_handshake, false,
                         "the radio sent my_info outside a handshake"};
             }
@@ -38,7 +68,7 @@ SessionEvent Session::on_from_radio(const pb::FromRadio& message, Clock::time_po
             return {};
         case pb::FromRadio::kNodeInfo: {
             const auto& info = message.node_info();
-            RadioInfo& target = phase_ == Phase::handshaking ? pending_ : radio_;
+            RadioInfo& target = collecting() ? pending_ : radio_;
             if (info.num() == target.my_node_num && target.my_node_num != 0) {
                 target.own_user = info.user();
             } else {
@@ -60,6 +90,12 @@ SessionEvent Session::on_from_radio(const pb::FromRadio& message, Clock::time_po
             if (message.config().has_lora()) pending_.lora = message.config().lora();
             return {};
         case pb::FromRadio::kConfigCompleteId:
+            if (refreshing_ && message.config_complete_id() == refresh_nonce_) {
+                refreshing_ = false;
+                radio_ = std::move(pending_);
+                pending_ = RadioInfo{};
+                return {Kind::refreshed, false, {}};
+            }
             if (phase_ != Phase::handshaking || message.config_complete_id() != nonce_) {
                 return {Kind::stale_complete, false, {}};
             }

@@ -30,6 +30,7 @@ struct SessionEvent {
         queue_status,
         notification,    // clientNotification: a human-readable warning from the radio
         stale_complete,  // config_complete_id for a nonce we did not ask for
+        refreshed,       // a refresh (begin_refresh) completed: radio() is current again
     };
     Kind kind = Kind::none;
     // With packet: from the radio's backlog, i.e. received by the radio before this connection
@@ -47,6 +48,10 @@ public:
     // `epoch_now` the wall clock (seconds since 1970) that packets' rx_time is compared with.
     void begin_handshake(std::uint32_t nonce, Clock::time_point now, std::uint32_t epoch_now);
     SessionEvent on_from_radio(const pb::FromRadio& message, Clock::time_point now);
+    // Asks for the config again while staying ready (after a client changed the radio): live
+    // packets stay live, and radio() is replaced when config_complete_id == `nonce` arrives.
+    void begin_refresh(std::uint32_t nonce);
+    bool refreshing() const { return refreshing_; }
 
     bool ready() const { return phase_ == Phase::ready; }
     bool handshaking() const { return phase_ == Phase::handshaking; }
@@ -59,11 +64,14 @@ private:
     enum class Phase { idle, handshaking, ready };
 
     SessionEvent on_packet(const pb::MeshPacket& packet, Clock::time_point now);
+    bool collecting() const { return phase_ == Phase::handshaking || refreshing_; }
     bool seen_before(const pb::MeshPacket& packet, Clock::time_point now);
 
     SessionOptions options_;
     Phase phase_ = Phase::idle;
     std::uint32_t nonce_ = 0;
+    bool refreshing_ = false;
+    std::uint32_t refresh_nonce_ = 0;
     RadioInfo pending_;  // filled during the handshake, published at completion
     RadioInfo radio_;
     Clock::time_point ready_at_{};

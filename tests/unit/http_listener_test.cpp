@@ -44,6 +44,7 @@ public:
     std::uint64_t text_parts_sent() const override { read(); }
     std::uint64_t started_at() const override { read(); }
     std::uint64_t link_changed_at() const override { read(); }
+    const meshbot::proxy::VirtualNode& virtual_node() const override { read(); }
 };
 
 const std::string kToken = "0123456789abcdef0123";

@@ -166,6 +166,15 @@ void FirmwareModel::handle_admin(const pb::MeshPacket& packet) {
     }
     JsonLine line;
     line.add("variant", variant);
+    if (admin.has_set_owner()) {
+        // AdminModule::handleSetOwner: the names change at once (the next handshake shows them).
+        const pb::User& owner = admin.set_owner();
+        if (!owner.long_name().empty()) settings_.long_name = owner.long_name();
+        if (!owner.short_name().empty()) settings_.short_name = owner.short_name();
+        ++flash_writes_;
+        record("admin", line.add("long", settings_.long_name).add("handled", true));
+        return;
+    }
     std::optional<std::uint32_t> target;
     if (admin.has_set_favorite_node()) target = admin.set_favorite_node();
     if (admin.has_remove_favorite_node()) target = admin.remove_favorite_node();

@@ -71,8 +71,8 @@ Record (--record): one JSON object per line, each with "t" (seconds since start)
                                    (broadcasts and DMs; not local packets to the own node)
   throttled {portnum, id}          dropped by the 10 s / 30 s per-portnum limit
   add_contact {node, key_hex, empty_key, stored, should_ignore, flash_writes (total)}
-  admin {variant, node?, handled}  another local AdminMessage (set/remove_favorite_node and
-                                   remove_by_nodenum are modelled)
+  admin {variant, node?, long?, handled}  another local AdminMessage (set/remove_favorite_node,
+                                   remove_by_nodenum and set_owner are modelled)
   evicted {node, for}              NodeDB eviction to make room for `for`
   nodedb_full {node}               full of favourites: the node was not stored (fw 2.7)
   key_mismatch {node, stored_hex, offered_hex}   a NodeInfo with another key was dropped

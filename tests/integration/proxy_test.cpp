@@ -1,0 +1,215 @@
+// The virtual node with raw stream-API clients: the handshake from the bot's state, texts both
+// ways under the clients' own ids, the admin policy, and what a client may do wrong.
+
+#include <catch2/catch.hpp>
+
+#include "admin.pb.h"
+#include "portnums.pb.h"
+#include "support/bot_process.hpp"
+#include "support/proxy_port.hpp"
+#include "support/raw_client.hpp"
+#include "support/sim_process.hpp"
+
+using namespace meshbot::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::uint32_t kBroadcast = 0xFFFFFFFF;
+
+std::string echo_plugins() {
+    return "dirs = [" + quoted(build_dir() / "plugins") + "]\nenabled = [\"echo\"]";
+}
+
+// A client that completed its handshake with `nonce` (REQUIREs it).
+std::unique_ptr<RawRadioClient> configured_client(std::uint16_t port, std::uint32_t nonce) {
+    auto client = std::make_unique<RawRadioClient>(port);
+    REQUIRE_FALSE(client->handshake(nonce, 10s).empty());
+    return client;
+}
+
+bool is_text(const pb::FromRadio& m, const std::string& text) {
+    return m.has_packet() && m.packet().decoded().portnum() == pb::TEXT_MESSAGE_APP &&
+           m.packet().decoded().payload() == text;
+}
+
+// The routing answer to `request_id`, if one arrives in time.
+std::optional<pb::Routing> routing_answer(RawRadioClient& client, std::uint32_t request_id,
+                                          std::chrono::milliseconds timeout,
+                                          std::uint32_t* from = nullptr) {
+    const auto m = client.receive_until(
+        [&](const pb::FromRadio& f) {
+            return f.has_packet() && f.packet().decoded().portnum() == pb::ROUTING_APP &&
+                   f.packet().decoded().request_id() == request_id;
+        },
+        timeout);
+    if (!m) return std::nullopt;
+    if (from) *from = m->packet().from();
+    pb::Routing routing;
+    routing.ParseFromString(m->packet().decoded().payload());
+    return routing;
+}
+
+pb::MeshPacket set_owner_packet(std::uint32_t id, std::uint32_t to, const std::string& name) {
+    pb::AdminMessage admin;
+    admin.mutable_set_owner()->set_long_name(name);
+    admin.mutable_set_owner()->set_short_name("NEW");
+    pb::MeshPacket p;
+    p.set_id(id);
+    p.set_to(to);
+    p.set_want_ack(true);
+    p.mutable_decoded()->set_portnum(pb::ADMIN_APP);
+    p.mutable_decoded()->set_payload(admin.SerializeAsString());
+    return p;
+}
+
+void send_packet(RawRadioClient& client, const pb::MeshPacket& packet) {
+    pb::ToRadio message;
+    *message.mutable_packet() = packet;
+    client.send(message);
+}
+
+std::size_t count_node_infos(const std::vector<pb::FromRadio>& frames) {
+    return static_cast<std::size_t>(std::count_if(
+        frames.begin(), frames.end(), [](const pb::FromRadio& f) { return f.has_node_info(); }));
+}
+
+}  // namespace
+
+TEST_CASE("a client of the virtual node gets the handshake from the bot, with its own nonce",
+          "[proxy]") {
+    SimProcess sim;
+    RunningBot bot(config_for(sim, echo_plugins(), {}, proxy_table()));
+    const std::uint16_t port = proxy_port(bot);
+    REQUIRE(port != 0);
+
+    RawRadioClient client(port);
+    const auto frames = client.handshake(4242, 10s);
+    REQUIRE_FALSE(frames.empty());
+    CHECK(frames.front().has_my_info());
+    CHECK(frames.front().my_info().my_node_num() == sim.my_node());
+    CHECK(frames.back().config_complete_id() == 4242);
+    CHECK(count_node_infos(frames) == 4);  // the radio and its three nodes
+    const auto channels = std::count_if(frames.begin(), frames.end(),
+                                        [](const pb::FromRadio& f) { return f.has_channel(); });
+    CHECK(channels == 8);
+    CHECK(std::any_of(frames.begin(), frames.end(),
+                      [](const pb::FromRadio& f) { return f.has_metadata(); }));
+    CHECK(std::any_of(frames.begin(), frames.end(),
+                      [](const pb::FromRadio& f) { return f.has_config(); }));
+
+    // The firmware's special nonces: config without the other nodes; only the nodes.
+    const auto config_only = client.handshake(69420, 10s);
+    REQUIRE_FALSE(config_only.empty());
+    CHECK(count_node_infos(config_only) == 1);
+    CHECK(config_only.front().has_my_info());
+    const auto nodes_only = client.handshake(69421, 10s);
+    REQUIRE_FALSE(nodes_only.empty());
+    CHECK(count_node_infos(nodes_only) == 4);
+    CHECK_FALSE(std::any_of(nodes_only.begin(), nodes_only.end(), [](const pb::FromRadio& f) {
+        return f.has_my_info() || f.has_channel();
+    }));
+
+    // Heartbeats are answered by the bot; the radio saw one connection, the bot's.
+    client.send_heartbeat();
+    CHECK(client.receive_until([](const pb::FromRadio& f) { return f.has_queuestatus(); }, 5s));
+    CHECK(sim.count("accept") == 1);
+    CHECK(sim.count("rx", "want_config_id") == 1);
+    check_bot_traffic(sim);
+}
+
+TEST_CASE("two clients and the bot's plugins share the radio; answers come under each one's ids",
+          "[proxy]") {
+    SimProcess sim;
+    RunningBot bot(config_for(sim, echo_plugins(), {}, proxy_table()));
+    const std::uint16_t port = proxy_port(bot);
+    REQUIRE(port != 0);
+    auto a = configured_client(port, 1001);
+    auto b = configured_client(port, 1002);
+
+    // A text from the mesh reaches both clients (and the bot's echo plugin still answers).
+    sim.command("text from=!10000002 hello clients");
+    CHECK(a->receive_until([](const auto& f) { return is_text(f, "hello clients"); }, 5s));
+    CHECK(b->receive_until([](const auto& f) { return is_text(f, "hello clients"); }, 5s));
+    CHECK(echo_answers(sim, "shared"));
+
+    // A broadcast from A: on the air once, A's queueStatus under A's id.
+    a->send_text(0x00ab0001, kBroadcast, "from client a");
+    const auto status = a->receive_until(
+        [](const pb::FromRadio& f) {
+            return f.has_queuestatus() && f.queuestatus().mesh_packet_id() == 0x00ab0001;
+        },
+        10s);
+    REQUIRE(status);
+    CHECK(status->queuestatus().res() == 0);
+    // A DM from B with want_ack: the ACK from the destination under B's id, never to A.
+    b->send_text(0x00bb0002, 0x10000001, "dm from client b", true);
+    std::uint32_t from = 0;
+    const auto ack = routing_answer(*b, 0x00bb0002, 15s, &from);
+    REQUIRE(ack);
+    CHECK(ack->error_reason() == pb::Routing::NONE);
+    CHECK(from == 0x10000001u);
+    CHECK_FALSE(a->receive_until(
+        [](const pb::FromRadio& f) { return f.packet().decoded().request_id() == 0x00bb0002; },
+        500ms));
+
+    const auto broadcasts = texts_to(sim, kBroadcast);
+    CHECK(std::count_if(broadcasts.begin(), broadcasts.end(), [](const Record& r) {
+              return r.get<std::string>("text", "") == "from client a";
+          }) == 1);
+    const auto dms = texts_to(sim, 0x10000001);
+    REQUIRE(dms.size() == 1);
+    CHECK(dms.front().get<std::string>("text", "") == "dm from client b");
+    CHECK(dms.front().get<std::uint32_t>("id", 0) != 0x00bb0002u);  // mapped to a bot id
+    CHECK(sim.count("accept") == 1);
+    check_bot_traffic(sim);
+}
+
+TEST_CASE("admin messages that change the radio are refused unless allow_admin lets them through",
+          "[proxy]") {
+    SimProcess sim;
+    SECTION("refused by default: the client gets NOT_AUTHORIZED, the radio nothing") {
+        RunningBot bot(config_for(sim, echo_plugins(), {}, proxy_table()));
+        auto client = configured_client(proxy_port(bot), 77);
+        send_packet(*client, set_owner_packet(0x0000a001, sim.my_node(), "Hijacked"));
+        const auto nak = routing_answer(*client, 0x0000a001, 5s);
+        REQUIRE(nak);
+        CHECK(nak->error_reason() == pb::Routing::NOT_AUTHORIZED);
+        CHECK(bot.process->wait_for_line("refused admin message set_owner", 5s));
+        // A read-only request goes through to the radio.
+        pb::AdminMessage get;
+        get.set_get_owner_request(true);
+        pb::MeshPacket read = set_owner_packet(0x0000a002, sim.my_node(), "");
+        read.mutable_decoded()->set_payload(get.SerializeAsString());
+        send_packet(*client, read);
+        CHECK(sim.wait_for(
+            [](const Record& r) { return record_is(r, "admin") && r.get<int>("variant", 0) == 3; },
+            5s));
+        CHECK(sim.count("admin") == 1);  // only the get_owner_request
+    }
+    SECTION("allowed: it reaches the radio, and the bot's view follows") {
+        RunningBot bot(
+            config_for(sim, echo_plugins(), {}, proxy_table("allow_admin = [\"set_owner\"]\n")));
+        auto client = configured_client(proxy_port(bot), 78);
+        send_packet(*client, set_owner_packet(0x0000a003, sim.my_node(), "Renamed Radio"));
+        std::uint32_t from = 0;
+        const auto ack = routing_answer(*client, 0x0000a003, 5s, &from);
+        REQUIRE(ack);
+        CHECK(ack->error_reason() == pb::Routing::NONE);
+        CHECK(from == sim.my_node());
+        CHECK(sim.wait_for(
+            [](const Record& r) { return record_is(r, "admin") && r.get<int>("variant", 0) == 32; },
+            5s));
+        REQUIRE(bot.process->wait_for_line("config refreshed", 10s));
+        // A new client sees the new name: the bot asked the radio again.
+        RawRadioClient later(
+            proxy_port_from_log(*bot.process->wait_for_line("proxy: virtual node listening on", 1s))
+                .value());
+        const auto frames = later.handshake(79, 10s);
+        CHECK(std::any_of(frames.begin(), frames.end(), [&](const pb::FromRadio& f) {
+            return f.has_node_info() && f.node_info().num() == sim.my_node() &&
+                   f.node_info().user().long_name() == "Renamed Radio";
+        }));
+        CHECK(sim.count("accept") == 1);
+    }
+}
