@@ -91,7 +91,9 @@ Bot::Bot(boost::asio::any_io_executor executor, const config::AppConfig& config)
               return store_.trusts(sender, key);
           }),
       plugins_(executor, config, *this, router_),
-      proxy_(executor, config.proxy, link_, store_,
+      proxy_(executor, config.proxy,
+             std::chrono::duration_cast<radio::Clock::duration>(config.radio.outbox_expiry), link_,
+             store_,
              [this](pb::MeshPacket p, radio::SendCallback done) {
                  return key_sync_.send(std::move(p), std::move(done));
              }),

@@ -70,6 +70,9 @@ void compare_restart_only(const config::AppConfig& a, const config::AppConfig& b
     if (a.http.enabled != b.http.enabled || a.http.address != b.http.address ||
         a.http.port != b.http.port)
         out.push_back("http.listen");
+    if (a.proxy.enabled != b.proxy.enabled || a.proxy.address != b.proxy.address ||
+        a.proxy.port != b.proxy.port)
+        out.push_back("proxy.listen");
 }
 
 // A reload must not open a listener that is bound off loopback: without a token anyone who
@@ -111,6 +114,17 @@ ConfigChanges compare_configs(const config::AppConfig& running, const config::Ap
     auto& token = keeps_token(running, fresh) ? changes.need_restart : changes.http;
     compare(token, "http.token", running.http, fresh.http, &H::token);
     compare(changes.http, "http.node_metrics", running.http, fresh.http, &H::node_metrics);
+    // The virtual node reads these per connection (allow_from, max_clients, client_buffer) or
+    // per packet (allow_admin, client_queue).
+    using P = config::ProxyConfig;
+    const auto& p = running.proxy;
+    const auto& q = fresh.proxy;
+    compare(changes.proxy, "proxy.allow_from", p, q, &P::allow_from);
+    if (p.allow_all_admin != q.allow_all_admin || p.allow_admin != q.allow_admin)
+        changes.proxy.emplace_back("proxy.allow_admin");
+    compare(changes.proxy, "proxy.max_clients", p, q, &P::max_clients);
+    compare(changes.proxy, "proxy.client_buffer", p, q, &P::client_buffer);
+    compare(changes.proxy, "proxy.client_queue", p, q, &P::client_queue);
     compare_restart_only(running, fresh, changes.need_restart);
 
     std::set<std::string> ids;
@@ -140,6 +154,13 @@ void apply_reloadable(config::AppConfig& live, const config::AppConfig& fresh) {
     // The listener reads these per request (http_server.cpp holds the live [http]).
     if (!keeps_token(live, fresh)) live.http.token = fresh.http.token;
     live.http.node_metrics = fresh.http.node_metrics;
+    // The virtual node holds the live [proxy]; its listener stays where it was bound.
+    const config::ProxyConfig bound = live.proxy;
+    live.proxy = fresh.proxy;
+    live.proxy.enabled = bound.enabled;
+    live.proxy.address = bound.address;
+    live.proxy.port = bound.port;
+    live.proxy.loopback = bound.loopback;
     auto& settings = live.plugins.settings;
     for (auto it = settings.begin(); it != settings.end();) {
         it = fresh.plugins.settings.count(it->first) ? std::next(it) : settings.erase(it);
@@ -192,6 +213,9 @@ void ConfigReload::reload() {
         spdlog::info("config reload: applied {}", joined(changes.commands));
     }
     if (!changes.http.empty()) spdlog::info("config reload: applied {}", joined(changes.http));
+    if (!changes.proxy.empty())
+        spdlog::info("config reload: applied {} (for new clients and packets)",
+                     joined(changes.proxy));
     for (const auto& id : changes.plugin_ids) {
         spdlog::info("config reload: [plugins.{}] changed: reloading plugin {}", id, id);
         bot_.plugins().reload(id, [](bool ok, const std::string& text) {
@@ -205,7 +229,7 @@ void ConfigReload::reload() {
         spdlog::info("config reload: nothing changed");
     } else {
         const auto applied = (changes.log_level ? 1 : 0) + changes.commands.size() +
-                             changes.plugin_ids.size() + changes.http.size();
+                             changes.plugin_ids.size() + changes.http.size() + changes.proxy.size();
         spdlog::info("config reload: done: {} change(s) applied, {} waiting for a restart", applied,
                      changes.need_restart.size());
     }

@@ -29,15 +29,17 @@ struct ConfigChanges {
     std::vector<std::string> commands;      // "commands.prefix", "commands.rate_limit", ...
     std::vector<std::string> plugin_ids;    // [plugins.<id>] tables changed, added or removed
     std::vector<std::string> http;          // "http.token", "http.node_metrics"
+    std::vector<std::string> proxy;         // "proxy.allow_admin", ... (new clients, packets)
     std::vector<std::string> need_restart;  // "radio.port", "plugins.isolation", ...
     bool any() const {
         return log_level || !commands.empty() || !plugin_ids.empty() || !http.empty() ||
-               !need_restart.empty();
+               !proxy.empty() || !need_restart.empty();
     }
 };
 ConfigChanges compare_configs(const config::AppConfig& running, const config::AppConfig& fresh);
 
-// Copies into `live` what a reload applies of `fresh`: [log], [commands] and the
+// Copies into `live` what a reload applies of `fresh`: [log], [commands], [proxy] but its
+// listener, and the
 // [plugins.<id>] tables, each keeping the isolation it runs with (a restart applies that).
 // Unchanged tables take their new file positions, for messages.
 void apply_reloadable(config::AppConfig& live, const config::AppConfig& fresh);

@@ -174,6 +174,7 @@ struct AddressRange {
     // `address` is 4 (IPv4) or 16 bytes; an IPv4-mapped IPv6 address counts as IPv4.
     bool contains(bool address_v4, const std::uint8_t* address) const;
     static std::optional<AddressRange> parse(std::string_view text);
+    bool operator==(const AddressRange& other) const { return text == other.text; }
 };
 
 // The virtual node: other API clients (the phone app, the Python CLI, Home Assistant) share the

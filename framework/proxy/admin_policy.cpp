@@ -48,4 +48,16 @@ PacketVerdict check_client_packet(const pb::MeshPacket& packet, std::uint32_t my
     return {packet.to() == my_node ? Kind::forward_refresh : Kind::forward, name};
 }
 
+bool redact_private_key(pb::MeshPacket& packet) {
+    if (!packet.has_decoded() || packet.decoded().portnum() != pb::ADMIN_APP) return false;
+    pb::AdminMessage admin;
+    if (!admin.ParseFromString(packet.decoded().payload()) ||
+        !admin.get_config_response().has_security() ||
+        admin.get_config_response().security().private_key().empty())
+        return false;
+    admin.mutable_get_config_response()->mutable_security()->clear_private_key();
+    packet.mutable_decoded()->set_payload(admin.SerializeAsString());
+    return true;
+}
+
 }  // namespace meshbot::proxy

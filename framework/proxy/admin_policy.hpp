@@ -23,4 +23,8 @@ struct PacketVerdict {
 PacketVerdict check_client_packet(const pb::MeshPacket& packet, std::uint32_t my_node,
                                   const config::ProxyConfig& config);
 
+// The radio's private key is for whoever may change the radio: an admin response carrying the
+// security config (get_config_response) loses it. True when the packet was changed.
+bool redact_private_key(pb::MeshPacket& packet);
+
 }  // namespace meshbot::proxy

@@ -27,12 +27,13 @@ std::uint32_t portnum_of(const pb::MeshPacket& packet) {
     return packet.has_decoded() ? static_cast<std::uint32_t>(packet.decoded().portnum()) : 0;
 }
 
-pb::FromRadio queue_status(int res, std::uint32_t free, std::uint32_t id) {
+pb::FromRadio queue_status(int res, std::uint32_t free, std::uint32_t id,
+                           std::uint32_t maxlen = kRadioQueue) {
     pb::FromRadio message;
     auto& status = *message.mutable_queuestatus();
     status.set_res(res);
     status.set_free(free);
-    status.set_maxlen(kRadioQueue);
+    status.set_maxlen(maxlen);
     status.set_mesh_packet_id(id);
     return message;
 }
@@ -53,8 +54,9 @@ void VirtualNode::on_client_message(ProxyClient& client, const pb::ToRadio& mess
             // Answered here (2.7.4+ firmware answers with a queueStatus); the bot's own link
             // keeps the radio's session alive.
             const auto& stats = link_.stats();
-            const std::uint32_t free = stats.radio_queue_max ? stats.radio_queue_free : kRadioQueue;
-            client.send(queue_status(0, free, 0));
+            const bool known = stats.radio_queue_max != 0;
+            client.send(queue_status(0, known ? stats.radio_queue_free : kRadioQueue, 0,
+                                     known ? stats.radio_queue_max : kRadioQueue));
             break;
         }
         case pb::ToRadio::kDisconnect:
@@ -98,9 +100,9 @@ void VirtualNode::serve_handshake(ProxyClient& client) {
             client.number(), client.address());
         return;
     }
-    const std::uint32_t nonce = client.waiting_nonce;
-    client.waiting_nonce = 0;
-    const auto frames = handshake_frames(radio, store_, nonce);
+    const std::uint32_t nonce = client.waiting_nonce.value_or(0);
+    client.waiting_nonce.reset();
+    const auto frames = handshake_frames(radio, store_, nonce, config_.allow_all_admin);
     for (const auto& frame : frames)
         client.send(frame, false);
     client.configured = true;
@@ -140,7 +142,7 @@ void VirtualNode::on_client_packet(ProxyClient& client, pb::MeshPacket packet) {
     }
     packet.clear_from();  // the radio sets it
     WaitingPacket waiting{std::move(packet), client_id,
-                          verdict.kind == PacketVerdict::Kind::forward_refresh};
+                          verdict.kind == PacketVerdict::Kind::forward_refresh, Clock::now()};
     client.waiting.push_back(std::move(waiting));
     pump(client);
 }
@@ -173,7 +175,16 @@ void VirtualNode::refuse(ProxyClient& client, std::uint32_t client_id, int routi
 void VirtualNode::pump(ProxyClient& client) {
     // One packet per port in the outbox per client: a client's burst of texts waits here, and
     // the outbox (first come, first served per port) alternates the clients and the bot.
+    const auto now = Clock::now();
     for (auto it = client.waiting.begin(); it != client.waiting.end() && !client.closed();) {
+        if (now - it->queued_at >= expiry_) {
+            // Waited as long as the outbox would have kept it (the radio was away).
+            const std::uint32_t id = it->client_id;
+            it = client.waiting.erase(it);
+            refuse(client, id, pb::Routing::NO_INTERFACE,
+                   "meshbot: the radio was away too long; the packet was not sent");
+            continue;
+        }
         const std::uint32_t port = portnum_of(it->packet);
         if (client.in_flight.count(port) != 0) {
             ++it;
@@ -199,9 +210,9 @@ void VirtualNode::submit(ProxyClient& client, WaitingPacket waiting) {
                   if (alive.expired()) return;
                   on_send_result(number, client_id, port, refresh_after, r);
               });
+    if (bot_id == 0) return;  // refused: the callback says so, after this call
     ++client.counters.packets_to_radio;
     ++counters_.packets_to_radio;
-    if (bot_id == 0) return;  // refused: the callback says so, after this call
     link_.assign_source(bot_id, number);
     remember(bot_id, {number, client_id == 0 ? bot_id : client_id, port});
     client.in_flight[port] = bot_id;
@@ -212,8 +223,14 @@ void VirtualNode::on_send_result(std::uint64_t number, std::uint32_t client_id, 
     using S = radio::SendResult::Status;
     ProxyClient* c = client(number);
     if (r.status == S::reissued) {
-        // Sent again under a new id (the radio's text limit): answers come under that one.
-        if (const Origin* origin = origin_of(r.id)) remember(r.reissued_as, *origin);
+        // Sent again under a new id (the radio's text limit, or a key pushed first): answers
+        // come under that one, and the NAK that caused it is not the client's.
+        if (const Origin* origin = origin_of(r.id)) {
+            const Origin o = *origin;
+            origins_.erase(r.id);
+            remember(r.reissued_as, o);
+        }
+        link_.assign_source(r.reissued_as, number);
         if (c && c->in_flight.count(port) && c->in_flight[port] == r.id)
             c->in_flight[port] = r.reissued_as;
         return;
@@ -295,11 +312,13 @@ void VirtualNode::on_radio_message(const pb::FromRadio& message, const radio::Se
         case Kind::ready:
             // Clients that asked before the radio's first handshake get theirs now.
             for (const auto& [number, c] : std::map(clients_))
-                if (c->waiting_nonce != 0 && !c->closed()) serve_handshake(*c);
+                if (c->waiting_nonce && !c->closed()) serve_handshake(*c);
             break;
         case Kind::none:
-            // A NodeDB change the radio reports outside a handshake.
-            if (message.has_node_info() && link_.state() == radio::LinkState::ready)
+            // A NodeDB change the radio reports outside a handshake (and outside a refresh,
+            // which resends the whole NodeDB).
+            if (message.has_node_info() && link_.state() == radio::LinkState::ready &&
+                !link_.refreshing())
                 to_all(message);
             break;
         default:
@@ -316,6 +335,7 @@ void VirtualNode::route_packet(const pb::MeshPacket& packet) {
             pb::FromRadio answer;
             *answer.mutable_packet() = packet;
             answer.mutable_packet()->mutable_decoded()->set_request_id(o.client_id);
+            if (!config_.allow_all_admin) redact_private_key(*answer.mutable_packet());
             to_owner(o, std::move(answer));
             return;
         }

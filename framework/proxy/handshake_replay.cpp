@@ -56,7 +56,8 @@ pb::NodeInfo current_node_info(const pb::NodeInfo* from_radio, const nodes::Node
 }
 
 std::vector<std::string> handshake_frames(const radio::RadioInfo& radio,
-                                          const nodes::NodeStore& store, std::uint32_t nonce) {
+                                          const nodes::NodeStore& store, std::uint32_t nonce,
+                                          bool with_private_key) {
     const bool only_nodes = nonce == radio::kNonceOnlyNodes;
     const bool with_nodes = nonce != radio::kNonceOnlyConfig;
     std::vector<std::string> out;
@@ -80,6 +81,12 @@ std::vector<std::string> handshake_frames(const radio::RadioInfo& radio,
         if (frame.has_fileinfo() && !nodes_added) {
             if (with_nodes) add_nodes();
             nodes_added = true;
+        }
+        if (!with_private_key && frame.has_config() && frame.config().has_security()) {
+            pb::FromRadio redacted = frame;
+            redacted.mutable_config()->mutable_security()->clear_private_key();
+            out.push_back(serialized(redacted));
+            continue;
         }
         out.push_back(serialized(frame));
     }

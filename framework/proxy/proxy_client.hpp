@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "mesh.pb.h"
@@ -36,6 +37,7 @@ struct WaitingPacket {
     pb::MeshPacket packet;
     std::uint32_t client_id = 0;  // the id the client gave it
     bool refresh_after = false;   // an allowed radio-changing admin message
+    Clock::time_point queued_at{};
 };
 
 // Shared by the virtual node's map and the connection's coroutines; io_context thread only.
@@ -70,8 +72,8 @@ public:
     ClientCounters counters;
 
     // The virtual node's per-client state.
-    bool configured = false;          // the handshake is queued: live traffic flows to it
-    std::uint32_t waiting_nonce = 0;  // a want_config_id not served yet (no radio state yet)
+    bool configured = false;  // the handshake is queued: live traffic flows to it
+    std::optional<std::uint32_t> waiting_nonce;  // a want_config_id not served yet (no radio yet)
     std::deque<WaitingPacket> waiting;
     std::map<std::uint32_t, std::uint32_t> in_flight;  // portnum -> bot id, one per port
     std::deque<std::uint32_t> recent_ids;              // the firmware ignores a repeated id

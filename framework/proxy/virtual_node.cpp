@@ -36,9 +36,11 @@ void log_failure(const char* what, std::exception_ptr error) {
 }  // namespace
 
 VirtualNode::VirtualNode(asio::any_io_executor executor, const config::ProxyConfig& config,
-                         radio::RadioLink& link, const nodes::NodeStore& store, SendPacket send)
+                         Clock::duration expiry, radio::RadioLink& link,
+                         const nodes::NodeStore& store, SendPacket send)
     : executor_(executor),
       config_(config),
+      expiry_(expiry),
       link_(link),
       store_(store),
       send_(std::move(send)),
@@ -190,6 +192,9 @@ asio::awaitable<void> VirtualNode::idle_sweep() {
             if (now - client->last_heard() >= kClientIdleTimeout) idle.push_back(client);
         for (const auto& client : idle)
             client->close("silent for 15 minutes (the firmware's TCP idle limit)");
+        // Packets waiting for a radio that stays away expire even when nothing else happens.
+        for (const auto& [number, client] : std::map(clients_))
+            if (!client->closed()) pump(*client);
     }
 }
 

@@ -66,8 +66,10 @@ public:
     // and the return value as RadioLink::send.
     using SendPacket = std::function<std::uint32_t(pb::MeshPacket, radio::SendCallback)>;
 
+    // `expiry`: how long a client's packet may wait for the radio ([radio] outbox_expiry).
     VirtualNode(boost::asio::any_io_executor executor, const config::ProxyConfig& config,
-                radio::RadioLink& link, const nodes::NodeStore& store, SendPacket send);
+                Clock::duration expiry, radio::RadioLink& link, const nodes::NodeStore& store,
+                SendPacket send);
     ~VirtualNode();
     VirtualNode(const VirtualNode&) = delete;
     VirtualNode& operator=(const VirtualNode&) = delete;
@@ -116,6 +118,7 @@ private:
 
     boost::asio::any_io_executor executor_;
     const config::ProxyConfig& config_;
+    Clock::duration expiry_;
     radio::RadioLink& link_;
     const nodes::NodeStore& store_;
     SendPacket send_;

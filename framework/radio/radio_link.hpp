@@ -120,6 +120,7 @@ public:
     // Asks a ready radio for its config again without leaving ready: after a client of the
     // virtual node changed it. Ignored while not ready.
     void refresh_config();
+    bool refreshing() const { return session_.refreshing(); }
 
 private:
     asio::awaitable<void> run();

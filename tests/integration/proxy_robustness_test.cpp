@@ -173,13 +173,14 @@ TEST_CASE("100 clients connecting and leaving leave the bot and a connected clie
 TEST_CASE("a client that stops reading is disconnected; the others and the bot carry on",
           "[proxy]") {
     SimProcess sim;
-    RunningBot bot(config_for(sim, echo_plugins(), {}, proxy_table("client_buffer = 16384\n")));
+    RunningBot bot(config_for(sim, echo_plugins(), {}, proxy_table("client_buffer = 65536\n")));
     const std::uint16_t port = proxy_port(bot);
     auto stalled = configured_client(port, 30);
     auto reader = configured_client(port, 31);
-    sim.command("flood 4000");
+    sim.command("flood 10000");
     // The reader keeps up with all of it.
-    CHECK(reader->receive_until([](const auto& f) { return is_text(f, "flood 4000/4000"); }, 30s));
+    CHECK(
+        reader->receive_until([](const auto& f) { return is_text(f, "flood 10000/10000"); }, 30s));
     CHECK(bot.process->wait_for_line("disconnected: not reading", 30s));
     CHECK(stalled->closed(10s));
     CHECK(echo_answers(sim, "unstalled"));

@@ -97,6 +97,13 @@ TEST_CASE("a client of the virtual node gets the handshake from the bot, with it
                       [](const pb::FromRadio& f) { return f.has_metadata(); }));
     CHECK(std::any_of(frames.begin(), frames.end(),
                       [](const pb::FromRadio& f) { return f.has_config(); }));
+    // The radio's private key is not handed to clients (allow_admin is off).
+    const auto security = std::find_if(frames.begin(), frames.end(), [](const pb::FromRadio& f) {
+        return f.has_config() && f.config().has_security();
+    });
+    REQUIRE(security != frames.end());
+    CHECK(security->config().security().private_key().empty());
+    CHECK(security->config().security().public_key().size() == 32);
 
     // The firmware's special nonces: config without the other nodes; only the nodes.
     const auto config_only = client.handshake(69420, 10s);
