@@ -293,6 +293,16 @@ std::pair<bool, std::string> Bot::status_text() const {
             epoch_text(health.keys_failing_since), health.key_problem, health.keys_waiting,
             kStoreRetry.count());
     }
+    if (proxy_.listening()) {
+        const auto clients = proxy_.clients();
+        out += fmt::format("virtual node: {}, {} client(s)\n", proxy_.endpoint(), clients.size());
+        for (const auto& c : clients)
+            out += fmt::format(
+                "  client {} {} since {}{}: {} packets to the radio, {} refused, "
+                "{} frames to it\n",
+                c.number, c.address, epoch_text(c.since), c.configured ? "" : " (not configured)",
+                c.counters.packets_to_radio, c.counters.packets_refused, c.counters.frames_out);
+    }
     if (health.snapshot_problem.empty()) {
         out += "snapshot: saved\n";
     } else {

@@ -207,6 +207,30 @@ void node_metrics(Families& out, const BotView& bot, unsigned limit) {
               static_cast<double>(heard.size()));
 }
 
+void proxy_metrics(Families& out, const BotView& bot) {
+    const auto& proxy = bot.virtual_node();
+    if (!proxy.listening()) return;  // no series for a feature that is off
+    const auto& c = proxy.counters();
+    out.gauge("meshbot_proxy_clients", "API clients connected to the virtual node",
+              static_cast<double>(proxy.clients().size()));
+    out.counter("meshbot_proxy_connections_total", "Clients the virtual node admitted",
+                static_cast<double>(c.connections));
+    out.counter("meshbot_proxy_turned_away_total",
+                "Clients refused (not on the allow-list, or max_clients reached)",
+                static_cast<double>(c.turned_away));
+    out.counter("meshbot_proxy_slow_disconnects_total", "Clients disconnected for not reading",
+                static_cast<double>(c.slow_clients));
+    auto& refused = out.family("meshbot_proxy_packets_refused_total",
+                               "Client packets refused, by reason", MetricType::Counter);
+    Families::add(refused, static_cast<double>(c.admin_refused), {{"reason", "admin"}});
+    Families::add(refused, static_cast<double>(c.queue_refused), {{"reason", "queue_full"}});
+    out.counter("meshbot_proxy_packets_to_radio_total", "Client packets handed to the outbox",
+                static_cast<double>(c.packets_to_radio));
+    out.counter("meshbot_proxy_frames_relayed_total",
+                "Radio frames written to clients (one per client)",
+                static_cast<double>(c.frames_relayed));
+}
+
 }  // namespace
 
 std::string metrics_text(const BotView& bot, unsigned node_limit) {
@@ -219,6 +243,7 @@ std::string metrics_text(const BotView& bot, unsigned node_limit) {
     command_metrics(out, bot);
     plugin_metrics(out, bot);
     node_metrics(out, bot, node_limit);
+    proxy_metrics(out, bot);
     return out.text();
 }
 

@@ -84,6 +84,29 @@ json plugins_json(const BotView& bot) {
     return out;
 }
 
+json proxy_json(const BotView& bot) {
+    const auto& proxy = bot.virtual_node();
+    if (!proxy.listening()) return {{"listening", false}};
+    json clients = json::array();
+    for (const auto& c : proxy.clients())
+        clients.push_back({{"number", c.number},
+                           {"address", c.address},
+                           {"since", c.since},
+                           {"configured", c.configured},
+                           {"waiting", c.waiting},
+                           {"packets_to_radio", c.counters.packets_to_radio},
+                           {"refused", c.counters.packets_refused},
+                           {"frames_to_client", c.counters.frames_out}});
+    const auto& c = proxy.counters();
+    return {{"listening", true},
+            {"endpoint", proxy.endpoint()},
+            {"connections", c.connections},
+            {"turned_away", c.turned_away},
+            {"admin_refused", c.admin_refused},
+            {"slow_clients", c.slow_clients},
+            {"clients", std::move(clients)}};
+}
+
 }  // namespace
 
 std::string status_json(const BotView& bot) {
@@ -123,6 +146,7 @@ std::string status_json(const BotView& bot) {
           {"refused", activity.refused},
           {"texts_sent", bot.text_parts_sent()}}},
         {"plugins", plugins_json(bot)},
+        {"proxy", proxy_json(bot)},
         {"key_events", std::move(key_events)},
         {"recent_commands", std::move(commands)},
     };

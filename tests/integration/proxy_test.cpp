@@ -6,6 +6,7 @@
 #include "admin.pb.h"
 #include "portnums.pb.h"
 #include "support/bot_process.hpp"
+#include "support/http_get.hpp"
 #include "support/proxy_port.hpp"
 #include "support/raw_client.hpp"
 #include "support/sim_process.hpp"
@@ -128,11 +129,28 @@ TEST_CASE("a client of the virtual node gets the handshake from the bot, with it
 TEST_CASE("two clients and the bot's plugins share the radio; answers come under each one's ids",
           "[proxy]") {
     SimProcess sim;
-    RunningBot bot(config_for(sim, echo_plugins(), {}, proxy_table()));
+    RunningBot bot(
+        config_for(sim, echo_plugins(), {}, "[http]\nlisten = \"127.0.0.1:0\"\n" + proxy_table()));
     const std::uint16_t port = proxy_port(bot);
     REQUIRE(port != 0);
     auto a = configured_client(port, 1001);
     auto b = configured_client(port, 1002);
+
+    // Both are seen from outside: `meshbot status`, /metrics and the status page's data.
+    ChildProcess cli({bin_path("meshbot").string(), "status", "--config",
+                      (bot.dir.path() / "meshbot.toml").string()});
+    REQUIRE(cli.wait_exit(15s) == 0);
+    cli.wait_for_line("\x01never printed", 1s);  // the reader drains the pipe
+    CHECK_THAT(cli.output(), Catch::Contains("virtual node: 127.0.0.1:" + std::to_string(port) +
+                                             ", 2 client(s)"));
+    CHECK_THAT(cli.output(), Catch::Contains("client 1 127.0.0.1:"));
+    const auto http_line = bot.process->wait_for_line("http: listening on", 10s);
+    REQUIRE(http_line);
+    const auto metrics = http_get(*http_port_from_log(*http_line), "/metrics");
+    CHECK(metric_value(metrics.body, "meshbot_proxy_clients") == 2.0);
+    CHECK(metric_value(metrics.body, "meshbot_proxy_connections_total") == 2.0);
+    const auto page = http_get(*http_port_from_log(*http_line), "/api/status");
+    CHECK_THAT(page.body, Catch::Contains("\"frames_to_client\""));
 
     // A text from the mesh reaches both clients (and the bot's echo plugin still answers).
     sim.command("text from=!10000002 hello clients");
