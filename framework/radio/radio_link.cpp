@@ -451,9 +451,12 @@ void RadioLink::on_frame(std::span<const std::uint8_t> payload) {
         }
         case Kind::packet:
             outbox_.on_routing(message.packet(), now);
+            // Relayed before the bot's own work on it (store, commands, plugins): the virtual
+            // node's clients do not wait for that.
+            if (message_listener_) message_listener_(message, event);
             if (handlers_.on_packet) handlers_.on_packet(message.packet(), event.replayed);
             wake_writer();
-            break;
+            return;
         case Kind::duplicate:
             ++stats_.duplicates;
             spdlog::debug("radio {}: dropped duplicate packet {:#010x} from {}", description_,

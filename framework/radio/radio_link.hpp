@@ -113,8 +113,9 @@ public:
     void set_state_listener(std::function<void()> listener) {
         state_listener_ = std::move(listener);
     }
-    // Called with every decoded FromRadio and what it meant, after the link and its handlers
-    // dealt with it (on this thread). One listener: the virtual node, which relays them.
+    // Called with every decoded FromRadio and what it meant, after the link dealt with it and,
+    // except for packets, after its handlers did (on this thread). One listener: the virtual
+    // node, which relays them.
     using MessageListener = std::function<void(const pb::FromRadio&, const SessionEvent&)>;
     void set_message_listener(MessageListener listener) { message_listener_ = std::move(listener); }
     // Asks a ready radio for its config again without leaving ready: after a client of the
