@@ -9,17 +9,13 @@
 #include <thread>
 
 #include "support/bot_process.hpp"
-#include "support/proxy_port.hpp"
 #include "support/sim_process.hpp"
+#include "support/virtual_node_clients.hpp"
 
 using namespace meshbot::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string echo_plugins() {
-    return "dirs = [" + quoted(build_dir() / "plugins") + "]\nenabled = [\"echo\"]";
-}
 
 // One tests/meshtastic_client/client.mjs driver: JSON commands in, JSON events out (its README).
 class AppClient {
@@ -88,7 +84,7 @@ bool text_event(const Record& r, const std::string& text) {
 TEST_CASE("the official JS client configures, sees the nodes and texts through the virtual node",
           "[proxy][app]") {
     SimProcess sim;
-    RunningBot bot(config_for(sim, echo_plugins(), {}, proxy_table()));
+    RunningBot bot(config_for(sim, echo_plugin_only(), {}, proxy_table()));
     const std::uint16_t port = proxy_port(bot);
     REQUIRE(port != 0);
     AppClient a(port, "A");
@@ -165,7 +161,7 @@ TEST_CASE("the official JS client configures, sees the nodes and texts through t
 TEST_CASE("with allow_admin the official client renames the radio through the virtual node",
           "[proxy][app]") {
     SimProcess sim;
-    RunningBot bot(config_for(sim, echo_plugins(), {}, proxy_table("allow_admin = true\n")));
+    RunningBot bot(config_for(sim, echo_plugin_only(), {}, proxy_table("allow_admin = true\n")));
     const std::uint16_t port = proxy_port(bot);
     AppClient app(port, "A");
     REQUIRE(app.wait_event("configured", 30s));

@@ -9,9 +9,9 @@
 
 #include "portnums.pb.h"
 #include "support/bot_process.hpp"
-#include "support/proxy_port.hpp"
 #include "support/raw_client.hpp"
 #include "support/sim_process.hpp"
+#include "support/virtual_node_clients.hpp"
 
 using namespace meshbot::testing;
 using namespace std::chrono_literals;
@@ -19,21 +19,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::uint32_t kBroadcast = 0xFFFFFFFF;
-
-std::string echo_plugins() {
-    return "dirs = [" + quoted(build_dir() / "plugins") + "]\nenabled = [\"echo\"]";
-}
-
-std::unique_ptr<RawRadioClient> configured_client(std::uint16_t port, std::uint32_t nonce) {
-    auto client = std::make_unique<RawRadioClient>(port);
-    REQUIRE_FALSE(client->handshake(nonce, 10s).empty());
-    return client;
-}
-
-bool is_text(const pb::FromRadio& m, const std::string& text) {
-    return m.has_packet() && m.packet().decoded().portnum() == pb::TEXT_MESSAGE_APP &&
-           m.packet().decoded().payload() == text;
-}
 
 // How many texts with exactly this content went on the air: distinct packet ids, since the
 // mesh drops a (sender, id) it has seen (a write the link lost is repeated under its id).
@@ -54,7 +39,7 @@ bool relays(SimProcess& sim, RawRadioClient& client, const std::string& text) {
 
 TEST_CASE("garbage, oversize and undecodable frames from a client change nothing", "[proxy]") {
     SimProcess sim;
-    RunningBot bot(config_for(sim, echo_plugins(), {}, proxy_table()));
+    RunningBot bot(config_for(sim, echo_plugin_only(), {}, proxy_table()));
     const std::uint16_t port = proxy_port(bot);
     REQUIRE(port != 0);
     auto other = configured_client(port, 5);
@@ -101,7 +86,7 @@ TEST_CASE("garbage, oversize and undecodable frames from a client change nothing
 TEST_CASE("a client that sends 1,000 texts at once gets its share of the radio, no more",
           "[proxy]") {
     SimProcess sim;
-    RunningBot bot(config_for(sim, echo_plugins(), {}, proxy_table()));
+    RunningBot bot(config_for(sim, echo_plugin_only(), {}, proxy_table()));
     const std::uint16_t port = proxy_port(bot);
     auto flooder = configured_client(port, 10);
     auto other = configured_client(port, 11);
@@ -139,7 +124,7 @@ TEST_CASE("a client that sends 1,000 texts at once gets its share of the radio, 
 TEST_CASE("100 clients connecting and leaving leave the bot and a connected client working",
           "[proxy]") {
     SimProcess sim;
-    RunningBot bot(config_for(sim, echo_plugins(), {}, proxy_table()));
+    RunningBot bot(config_for(sim, echo_plugin_only(), {}, proxy_table()));
     const std::uint16_t port = proxy_port(bot);
     auto steady = configured_client(port, 20);
     for (int i = 0; i < 100; ++i) {
@@ -173,7 +158,7 @@ TEST_CASE("100 clients connecting and leaving leave the bot and a connected clie
 TEST_CASE("a client that stops reading is disconnected; the others and the bot carry on",
           "[proxy]") {
     SimProcess sim;
-    RunningBot bot(config_for(sim, echo_plugins(), {}, proxy_table("client_buffer = 65536\n")));
+    RunningBot bot(config_for(sim, echo_plugin_only(), {}, proxy_table("client_buffer = 65536\n")));
     const std::uint16_t port = proxy_port(bot);
     auto stalled = configured_client(port, 30);
     auto reader = configured_client(port, 31);
@@ -189,7 +174,7 @@ TEST_CASE("a client that stops reading is disconnected; the others and the bot c
 
 TEST_CASE("clients stay through a radio drop and reboot; what they sent goes out once", "[proxy]") {
     SimProcess sim;
-    RunningBot bot(config_for(sim, echo_plugins(), {}, proxy_table()));
+    RunningBot bot(config_for(sim, echo_plugin_only(), {}, proxy_table()));
     const std::uint16_t port = proxy_port(bot);
     auto a = configured_client(port, 40);
     auto b = configured_client(port, 41);

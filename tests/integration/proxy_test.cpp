@@ -7,9 +7,9 @@
 #include "portnums.pb.h"
 #include "support/bot_process.hpp"
 #include "support/http_get.hpp"
-#include "support/proxy_port.hpp"
 #include "support/raw_client.hpp"
 #include "support/sim_process.hpp"
+#include "support/virtual_node_clients.hpp"
 
 using namespace meshbot::testing;
 using namespace std::chrono_literals;
@@ -17,22 +17,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::uint32_t kBroadcast = 0xFFFFFFFF;
-
-std::string echo_plugins() {
-    return "dirs = [" + quoted(build_dir() / "plugins") + "]\nenabled = [\"echo\"]";
-}
-
-// A client that completed its handshake with `nonce` (REQUIREs it).
-std::unique_ptr<RawRadioClient> configured_client(std::uint16_t port, std::uint32_t nonce) {
-    auto client = std::make_unique<RawRadioClient>(port);
-    REQUIRE_FALSE(client->handshake(nonce, 10s).empty());
-    return client;
-}
-
-bool is_text(const pb::FromRadio& m, const std::string& text) {
-    return m.has_packet() && m.packet().decoded().portnum() == pb::TEXT_MESSAGE_APP &&
-           m.packet().decoded().payload() == text;
-}
 
 // The routing answer to `request_id`, if one arrives in time.
 std::optional<pb::Routing> routing_answer(RawRadioClient& client, std::uint32_t request_id,
@@ -80,7 +64,7 @@ std::size_t count_node_infos(const std::vector<pb::FromRadio>& frames) {
 TEST_CASE("a client of the virtual node gets the handshake from the bot, with its own nonce",
           "[proxy]") {
     SimProcess sim;
-    RunningBot bot(config_for(sim, echo_plugins(), {}, proxy_table()));
+    RunningBot bot(config_for(sim, echo_plugin_only(), {}, proxy_table()));
     const std::uint16_t port = proxy_port(bot);
     REQUIRE(port != 0);
 
@@ -129,8 +113,8 @@ TEST_CASE("a client of the virtual node gets the handshake from the bot, with it
 TEST_CASE("two clients and the bot's plugins share the radio; answers come under each one's ids",
           "[proxy]") {
     SimProcess sim;
-    RunningBot bot(
-        config_for(sim, echo_plugins(), {}, "[http]\nlisten = \"127.0.0.1:0\"\n" + proxy_table()));
+    RunningBot bot(config_for(sim, echo_plugin_only(), {},
+                              "[http]\nlisten = \"127.0.0.1:0\"\n" + proxy_table()));
     const std::uint16_t port = proxy_port(bot);
     REQUIRE(port != 0);
     auto a = configured_client(port, 1001);
@@ -194,7 +178,7 @@ TEST_CASE("admin messages that change the radio are refused unless allow_admin l
           "[proxy]") {
     SimProcess sim;
     SECTION("refused by default: the client gets NOT_AUTHORIZED, the radio nothing") {
-        RunningBot bot(config_for(sim, echo_plugins(), {}, proxy_table()));
+        RunningBot bot(config_for(sim, echo_plugin_only(), {}, proxy_table()));
         auto client = configured_client(proxy_port(bot), 77);
         send_packet(*client, set_owner_packet(0x0000a001, sim.my_node(), "Hijacked"));
         const auto nak = routing_answer(*client, 0x0000a001, 5s);
@@ -213,8 +197,8 @@ TEST_CASE("admin messages that change the radio are refused unless allow_admin l
         CHECK(sim.count("admin") == 1);  // only the get_owner_request
     }
     SECTION("allowed: it reaches the radio, and the bot's view follows") {
-        RunningBot bot(
-            config_for(sim, echo_plugins(), {}, proxy_table("allow_admin = [\"set_owner\"]\n")));
+        RunningBot bot(config_for(sim, echo_plugin_only(), {},
+                                  proxy_table("allow_admin = [\"set_owner\"]\n")));
         auto client = configured_client(proxy_port(bot), 78);
         send_packet(*client, set_owner_packet(0x0000a003, sim.my_node(), "Renamed Radio"));
         std::uint32_t from = 0;
