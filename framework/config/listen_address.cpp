@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <string>
@@ -42,6 +43,14 @@ std::optional<AddressRange> AddressRange::parse(std::string_view text) {
             prefix > out.prefix)
             return std::nullopt;
         out.prefix = prefix;
+    }
+    // ::ffff:a.b.c.d/N is a.b.c.d/(N-96): clients reach the virtual node's IPv4 form.
+    static constexpr std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (!out.v4 && out.prefix >= 96 && std::memcmp(out.ip.data(), mapped, 12) == 0) {
+        std::memmove(out.ip.data(), out.ip.data() + 12, 4);
+        std::fill(out.ip.begin() + 4, out.ip.end(), 0);
+        out.v4 = true;
+        out.prefix -= 96;
     }
     return out;
 }

@@ -227,7 +227,7 @@ void proxy_metrics(Families& out, const BotView& bot) {
     out.counter("meshbot_proxy_packets_to_radio_total", "Client packets handed to the outbox",
                 static_cast<double>(c.packets_to_radio));
     out.counter("meshbot_proxy_frames_relayed_total",
-                "Radio frames written to clients (one per client)",
+                "Radio frames queued for clients (one per client)",
                 static_cast<double>(c.frames_relayed));
 }
 

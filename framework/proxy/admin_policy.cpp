@@ -27,16 +27,22 @@ bool changes_radio(const std::string& field) {
 PacketVerdict check_client_packet(const pb::MeshPacket& packet, std::uint32_t my_node,
                                   const config::ProxyConfig& config) {
     using Kind = PacketVerdict::Kind;
+    // Before the radio's first handshake its number is unknown: any packet may be for it.
+    const bool to_radio = my_node == 0 || packet.to() == my_node;
     if (!packet.has_decoded()) {
-        // Already-encrypted bytes go out on a channel as they are; to our own radio they could
-        // be anything, so they count as an admin message we cannot read.
-        if (packet.to() != my_node) return {};
-        return {config.allow_all_admin ? Kind::forward_refresh : Kind::refuse, "encrypted"};
+        // Bytes we cannot read could be anything once the radio decrypts them, an admin message
+        // to itself included (a broadcast is handed to its own modules too). No app sends them.
+        if (!config.allow_all_admin) return {Kind::refuse, "encrypted"};
+        return {to_radio ? Kind::forward_refresh : Kind::forward, "encrypted"};
     }
     if (packet.decoded().portnum() != pb::ADMIN_APP) return {};
     pb::AdminMessage admin;
     std::string field;
-    if (admin.ParseFromString(packet.decoded().payload())) field = admin_field(admin);
+    // With fields our schema does not know, the radio's reading (a newer schema, the last
+    // oneof member wins) may differ from ours: such a message cannot be named.
+    if (admin.ParseFromString(packet.decoded().payload()) &&
+        admin.GetReflection()->GetUnknownFields(admin).empty())
+        field = admin_field(admin);
     // Requests and responses read; anything else, including what we cannot name, may change
     // the radio (or, sent to another node, that node).
     if (!field.empty() && !changes_radio(field)) return {Kind::forward, field};
@@ -45,7 +51,7 @@ PacketVerdict check_client_packet(const pb::MeshPacket& packet, std::uint32_t my
                          std::find(config.allow_admin.begin(), config.allow_admin.end(), name) !=
                              config.allow_admin.end();
     if (!allowed) return {Kind::refuse, name};
-    return {packet.to() == my_node ? Kind::forward_refresh : Kind::forward, name};
+    return {to_radio ? Kind::forward_refresh : Kind::forward, name};
 }
 
 bool redact_private_key(pb::MeshPacket& packet) {

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 
 #include "portnums.pb.h"
 #include "proxy/handshake_replay.hpp"
@@ -20,6 +21,9 @@ constexpr std::size_t kRecentIds = 20;
 constexpr std::size_t kOrigins = 8192;
 // The radio's TX queue (MAX_TX_QUEUE), reported in heartbeat answers before the radio said.
 constexpr std::uint32_t kRadioQueue = 16;
+// A client's packets in the outbox at once (one per port): made-up port numbers do not get a
+// client more, and 32 clients leave the bot half of the default outbox.
+constexpr std::size_t kInFlightPerClient = 4;
 // QueueStatus.res for a packet that could not be queued (the firmware's ERRNO_UNKNOWN).
 constexpr int kQueueFull = 32;
 
@@ -42,11 +46,23 @@ pb::FromRadio queue_status(int res, std::uint32_t free, std::uint32_t id,
 
 void VirtualNode::on_client_message(ProxyClient& client, const pb::ToRadio& message) {
     switch (message.payload_variant_case()) {
-        case pb::ToRadio::kWantConfigId:
+        case pb::ToRadio::kWantConfigId: {
             client.configured = false;
             client.waiting_nonce = message.want_config_id();
-            serve_handshake(client);
+            client.drop_unsent_handshake();
+            // Built once the loop is free: a burst of requests in one read costs one build.
+            if (client.handshake_posted) break;
+            client.handshake_posted = true;
+            std::weak_ptr<ProxyClient> weak = client.shared_from_this();
+            std::weak_ptr<int> alive = alive_;
+            boost::asio::post(executor_, [this, weak, alive] {
+                const auto c = weak.lock();
+                if (alive.expired() || !c || c->closed()) return;
+                c->handshake_posted = false;
+                serve_handshake(*c);
+            });
             break;
+        }
         case pb::ToRadio::kPacket:
             on_client_packet(client, message.packet());
             break;
@@ -176,7 +192,8 @@ void VirtualNode::pump(ProxyClient& client) {
     // One packet per port in the outbox per client: a client's burst of texts waits here, and
     // the outbox (first come, first served per port) alternates the clients and the bot.
     const auto now = Clock::now();
-    for (auto it = client.waiting.begin(); it != client.waiting.end() && !client.closed();) {
+    for (auto it = client.waiting.begin(); it != client.waiting.end() && !client.closed() &&
+                                           client.in_flight.size() < kInFlightPerClient;) {
         if (now - it->queued_at >= expiry_) {
             // Waited as long as the outbox would have kept it (the radio was away).
             const std::uint32_t id = it->client_id;

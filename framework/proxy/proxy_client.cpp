@@ -59,8 +59,8 @@ void ProxyClient::close(const std::string& why) {
     wake_writer_.cancel();
     out_.clear();
     queued_bytes_ = live_bytes_ = 0;
+    // on_message_ stays: this may run inside it; on_frame() checks closed_ instead.
     if (auto sink = std::exchange(on_close_, {})) sink(*this, why);
-    on_message_ = {};
 }
 
 void ProxyClient::send(const std::string& payload, bool live) {
@@ -69,7 +69,7 @@ void ProxyClient::send(const std::string& payload, bool live) {
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(payload.data());
     if (!radio::encode_frame(std::span(bytes, payload.size()), frame)) return;
     if (live && live_bytes_ + frame.size() > buffer_limit_) {
-        close("not reading: " + std::to_string(queued_bytes_) + " bytes waiting for it");
+        close("not reading: " + std::to_string(live_bytes_) + " bytes waiting for it");
         return;
     }
     queued_bytes_ += frame.size();
@@ -78,7 +78,16 @@ void ProxyClient::send(const std::string& payload, bool live) {
     if (out_.size() == 1) wake_writer_.cancel();
 }
 
+void ProxyClient::drop_unsent_handshake() {
+    std::erase_if(out_, [this](const Frame& f) {
+        if (f.live) return false;
+        queued_bytes_ -= f.bytes.size();
+        return true;
+    });
+}
+
 void ProxyClient::on_frame(std::span<const std::uint8_t> payload) {
+    if (closed_) return;  // the rest of a read that ended it
     pb::ToRadio message;
     if (!message.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
         // The firmware drops a malformed ToRadio without a word; so do we, counting it.

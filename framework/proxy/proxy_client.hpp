@@ -63,6 +63,10 @@ public:
         send(message.SerializeAsString(), live);
     }
 
+    // A new want_config_id restarts the handshake: what is left of the previous one goes,
+    // so that a client asking again and again holds at most one in memory.
+    void drop_unsent_handshake();
+
     std::uint64_t number() const { return number_; }
     const std::string& address() const { return address_; }
     bool closed() const { return closed_; }
@@ -73,7 +77,9 @@ public:
 
     // The virtual node's per-client state.
     bool configured = false;  // the handshake is queued: live traffic flows to it
-    std::optional<std::uint32_t> waiting_nonce;  // a want_config_id not served yet (no radio yet)
+    std::optional<std::uint32_t> waiting_nonce;  // a want_config_id not served yet
+    bool handshake_posted = false;               // serve_handshake() is queued on the loop
+    std::uint64_t admin_refusals = 0;
     std::deque<WaitingPacket> waiting;
     std::map<std::uint32_t, std::uint32_t> in_flight;  // portnum -> bot id, one per port
     std::deque<std::uint32_t> recent_ids;              // the firmware ignores a repeated id

@@ -97,6 +97,8 @@ void VirtualNode::stop() {
     acceptor_.close(ec);
     sweep_timer_.cancel();
     auto clients = std::exchange(clients_, {});
+    if (!clients.empty())
+        spdlog::info("proxy: disconnecting {} client(s): the bot is stopping", clients.size());
     for (auto& [number, client] : clients) {
         client->detach();
         client->close("the bot is stopping");

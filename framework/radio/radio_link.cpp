@@ -322,6 +322,15 @@ asio::awaitable<void> RadioLink::watchdog_loop() {
             lose(why);
             break;
         }
+        if (session_.refreshing() && now >= refresh_deadline_) {
+            spdlog::warn(
+                "radio {}: the radio did not answer a config refresh in {}; its last "
+                "config stands",
+                description_, config::duration_text(config_.handshake_timeout));
+            session_.cancel_refresh();
+            refresh_deadline_ = Clock::time_point::max();
+            refresh_again_ = false;
+        }
         if (session_.ready() && now >= next_heartbeat_) {
             pb::ToRadio heartbeat;
             heartbeat.mutable_heartbeat()->set_nonce(0);  // nonce 1 would rebroadcast our NodeInfo
@@ -335,6 +344,7 @@ asio::awaitable<void> RadioLink::watchdog_loop() {
         if (session_.ready()) {
             next = std::min({next, next_heartbeat_, stats_.last_frame + silence});
         }
+        if (session_.refreshing()) next = std::min(next, refresh_deadline_);
         watchdog_timer_.expires_at(next);
         error_code ec;
         co_await watchdog_timer_.async_wait(redirect_error(use_awaitable, ec));
@@ -377,6 +387,8 @@ void RadioLink::probe_radio() {
 }
 
 void RadioLink::start_handshake(const std::string& why) {
+    refresh_deadline_ = Clock::time_point::max();  // a full handshake supersedes a refresh
+    refresh_again_ = false;
     const std::uint32_t nonce = random_config_nonce();
     const auto now = Clock::now();
     session_.begin_handshake(nonce, now, static_cast<std::uint32_t>(std::time(nullptr)));
@@ -390,8 +402,14 @@ void RadioLink::start_handshake(const std::string& why) {
 
 void RadioLink::refresh_config() {
     if (!session_.ready() || !stream_ || lost_) return;
+    if (session_.refreshing()) {
+        refresh_again_ = true;  // the change came after the running one was asked for
+        return;
+    }
     const std::uint32_t nonce = random_config_nonce();
     session_.begin_refresh(nonce);
+    refresh_deadline_ = Clock::now() + to_clock(config_.handshake_timeout);
+    watchdog_timer_.cancel();  // it sleeps until its next deadline; this one may be earlier
     spdlog::info("radio {}: refreshing the radio's config (nonce {})", description_, nonce);
     pb::ToRadio request;
     request.set_want_config_id(nonce);
@@ -438,9 +456,11 @@ void RadioLink::on_frame(std::span<const std::uint8_t> payload) {
             break;
         }
         case Kind::refreshed:
+            refresh_deadline_ = Clock::time_point::max();
             spdlog::info("radio {}: config refreshed ({} other nodes)", description_,
                          session_.radio().nodes.size());
             if (handlers_.on_refreshed) handlers_.on_refreshed(session_.radio());
+            if (std::exchange(refresh_again_, false)) refresh_config();
             break;
         case Kind::restart_handshake: {
             const bool was_ready = state_ == LinkState::ready;

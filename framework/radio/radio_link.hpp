@@ -119,7 +119,8 @@ public:
     using MessageListener = std::function<void(const pb::FromRadio&, const SessionEvent&)>;
     void set_message_listener(MessageListener listener) { message_listener_ = std::move(listener); }
     // Asks a ready radio for its config again without leaving ready: after a client of the
-    // virtual node changed it. Ignored while not ready.
+    // virtual node changed it. Ignored while not ready; asked while one runs, it follows that
+    // one; given up after handshake_timeout.
     void refresh_config();
     bool refreshing() const { return session_.refreshing(); }
 
@@ -166,6 +167,8 @@ private:
     std::function<void()> state_listener_;
     MessageListener message_listener_;
     Clock::time_point handshake_deadline_{};
+    Clock::time_point refresh_deadline_ = Clock::time_point::max();
+    bool refresh_again_ = false;  // asked for while a refresh was running
     Clock::time_point next_heartbeat_{};
     bool radio_answers_heartbeats_ = false;
     WarningThrottle undecodable_warnings_;

@@ -33,8 +33,19 @@ void Session::begin_refresh(std::uint32_t nonce) {
     pending_.handshake_epoch = radio_.handshake_epoch;
 }
 
+void Session::cancel_refresh() {
+    refreshing_ = false;
+    pending_ = RadioInfo{};
+}
+
 SessionEvent Session::on_from_radio(const pb::FromRadio& message, Clock::time_point now) {
     using Kind = SessionEvent::Kind;
+    if (refreshing_ && message.has_my_info()) {
+        // my_info starts the radio's answer: what came before it belongs to no answer of ours.
+        const auto epoch = pending_.handshake_epoch;
+        pending_ = RadioInfo{};
+        pending_.handshake_epoch = epoch;
+    }
     if (collecting()) {
         switch (message.payload_variant_case()) {
             case pb::FromRadio::kPacket:

@@ -52,6 +52,8 @@ public:
     // packets stay live, and radio() is replaced when config_complete_id == `nonce` arrives.
     void begin_refresh(std::uint32_t nonce);
     bool refreshing() const { return refreshing_; }
+    // Gives up a refresh the radio did not complete: radio() stays as it was.
+    void cancel_refresh();
 
     bool ready() const { return phase_ == Phase::ready; }
     bool handshaking() const { return phase_ == Phase::handshaking; }

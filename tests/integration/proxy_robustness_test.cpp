@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -119,6 +120,37 @@ TEST_CASE("a client that sends 1,000 texts at once gets its share of the radio, 
     CHECK(on_air(sim, kBroadcast, "burst 1") == 1);
     CHECK(on_air(sim, kBroadcast, "burst 1000") == 0);
     check_bot_traffic(sim);
+}
+
+TEST_CASE("a client asking for the handshake 1,000 times without reading costs one handshake",
+          "[proxy]") {
+    SimProcess sim(SimProcess::Options{.nodes = 2000});
+    RunningBot bot(config_for(sim, echo_plugin_only(), {}, proxy_table()));
+    const std::uint16_t port = proxy_port(bot);
+    auto steady = configured_client(port, 50);
+    RawRadioClient greedy(port);
+    std::vector<std::uint8_t> burst;
+    for (std::uint32_t i = 0; i < 1000; ++i) {
+        pb::ToRadio want;
+        want.set_want_config_id(100000 + i);
+        const auto frame = meshbot::radio::encode_frame(want.SerializeAsString());
+        burst.insert(burst.end(), frame.begin(), frame.end());
+    }
+    greedy.send_raw(burst);
+    // The others are served meanwhile, and the bot holds one handshake for it, not 1,000.
+    steady->send_heartbeat();
+    CHECK(steady->receive_until([](const auto& f) { return f.has_queuestatus(); }, 5s));
+    CHECK(echo_answers(sim, "not starved"));
+    std::size_t built = 0;
+    for (const auto& line : bot.process->lines())
+        built += line.find("configured:") != std::string::npos ? 1 : 0;
+    CHECK(built < 20);  // the steady client's and a few for the greedy one, by read
+    std::ifstream status("/proc/" + std::to_string(bot.process->pid()) + "/status");
+    std::string line;
+    long rss_kb = 0;
+    while (std::getline(status, line))
+        if (line.rfind("VmRSS:", 0) == 0) rss_kb = std::stol(line.substr(6));
+    CHECK(rss_kb < 100 * 1024);  // a handshake of 2,000 nodes is ~240 KB; 1,000 would be 240 MB
 }
 
 TEST_CASE("100 clients connecting and leaving leave the bot and a connected client working",

@@ -200,6 +200,9 @@ TEST_CASE("admin messages that change the radio are refused unless allow_admin l
         RunningBot bot(config_for(sim, echo_plugin_only(), {},
                                   proxy_table("allow_admin = [\"set_owner\"]\n")));
         auto client = configured_client(proxy_port(bot), 78);
+        // Settings saved one after another (the apps' way): refreshes follow one another.
+        send_packet(*client, set_owner_packet(0x0000a004, sim.my_node(), "First Name"));
+        send_packet(*client, set_owner_packet(0x0000a005, sim.my_node(), "Second Name"));
         send_packet(*client, set_owner_packet(0x0000a003, sim.my_node(), "Renamed Radio"));
         std::uint32_t from = 0;
         const auto ack = routing_answer(*client, 0x0000a003, 5s, &from);
@@ -210,15 +213,25 @@ TEST_CASE("admin messages that change the radio are refused unless allow_admin l
             [](const Record& r) { return record_is(r, "admin") && r.get<int>("variant", 0) == 32; },
             5s));
         REQUIRE(bot.process->wait_for_line("config refreshed", 10s));
-        // A new client sees the new name: the bot asked the radio again.
-        RawRadioClient later(
-            proxy_port_from_log(*bot.process->wait_for_line("proxy: virtual node listening on", 1s))
-                .value());
-        const auto frames = later.handshake(79, 10s);
-        CHECK(std::any_of(frames.begin(), frames.end(), [&](const pb::FromRadio& f) {
-            return f.has_node_info() && f.node_info().num() == sim.my_node() &&
-                   f.node_info().user().long_name() == "Renamed Radio";
-        }));
+        // A new client sees the last name once the refreshes are done: the bot asked the radio.
+        const auto renamed = [&](const std::vector<pb::FromRadio>& frames) {
+            return std::any_of(frames.begin(), frames.end(), [&](const pb::FromRadio& f) {
+                return f.has_node_info() && f.node_info().num() == sim.my_node() &&
+                       f.node_info().user().long_name() == "Renamed Radio";
+            });
+        };
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        std::vector<pb::FromRadio> frames;
+        while (std::chrono::steady_clock::now() < deadline && !renamed(frames)) {
+            RawRadioClient later(proxy_port(bot));
+            frames = later.handshake(79, 10s);
+        }
+        REQUIRE(renamed(frames));
+        // One handshake's worth: overlapping refreshes did not pile up.
+        CHECK(std::count_if(frames.begin(), frames.end(),
+                            [](const pb::FromRadio& f) { return f.has_my_info(); }) == 1);
+        CHECK(std::count_if(frames.begin(), frames.end(),
+                            [](const pb::FromRadio& f) { return f.has_channel(); }) == 8);
         CHECK(sim.count("accept") == 1);
     }
 }

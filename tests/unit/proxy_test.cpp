@@ -100,6 +100,12 @@ TEST_CASE("an address range holds the addresses under its prefix", "[config][pro
     v6[15] = 1;
     CHECK(one->contains(false, v6));
     CHECK_FALSE(one->contains(true, in));
+    // An IPv4-mapped range is its IPv4 range (clients are compared in their IPv4 form).
+    const auto mapped = config::AddressRange::parse("::ffff:10.0.0.0/104");
+    REQUIRE(mapped);
+    CHECK(mapped->v4);
+    CHECK(mapped->prefix == 8);
+    CHECK(mapped->contains(true, ten_127));
     CHECK_FALSE(config::AddressRange::parse("host.lan"));
     CHECK_FALSE(config::AddressRange::parse("10.0.0.1/"));
 }
@@ -150,12 +156,21 @@ TEST_CASE("clients may send anything but admin messages that change a radio", "[
     unknown.mutable_decoded()->set_payload(std::string("\xc0\x0c\x01", 3));
     CHECK(proxy::check_client_packet(unknown, kMe, closed).admin == "unknown");
     CHECK(proxy::check_client_packet(unknown, kMe, closed).kind == Verdict::refuse);
+    // A read followed by a field our schema does not know: the radio (newer schema, last oneof
+    // member wins) could read a change there. Refused.
+    pb::MeshPacket smuggled = admin_packet(kMe, get);
+    smuggled.mutable_decoded()->mutable_payload()->append("\xf0\x06\x01", 3);  // field 110
+    CHECK(proxy::check_client_packet(smuggled, kMe, closed).kind == Verdict::refuse);
+    // Bytes we cannot read, to the radio or to a channel (the radio decrypts a broadcast for its
+    // own modules too).
     pb::MeshPacket sealed;
     sealed.set_to(kMe);
     sealed.set_encrypted("opaque");
     CHECK(proxy::check_client_packet(sealed, kMe, closed).kind == Verdict::refuse);
     sealed.set_to(0xFFFFFFFF);
-    CHECK(proxy::check_client_packet(sealed, kMe, closed).kind == Verdict::forward);
+    CHECK(proxy::check_client_packet(sealed, kMe, closed).kind == Verdict::refuse);
+    // Before the radio's first handshake any destination may be the radio itself.
+    CHECK(proxy::check_client_packet(admin_packet(kMe, owner), 0, closed).kind == Verdict::refuse);
 
     config::ProxyConfig some;
     some.allow_admin = {"set_owner"};
@@ -165,9 +180,12 @@ TEST_CASE("clients may send anything but admin messages that change a radio", "[
     pb::AdminMessage reboot;
     reboot.set_reboot_seconds(5);
     CHECK(proxy::check_client_packet(admin_packet(kMe, reboot), kMe, some).kind == Verdict::refuse);
+    CHECK(proxy::check_client_packet(admin_packet(kMe, owner), 0, some).kind ==
+          Verdict::forward_refresh);
     config::ProxyConfig open;
     open.allow_all_admin = true;
     CHECK(proxy::check_client_packet(unknown, kMe, open).kind == Verdict::forward_refresh);
+    CHECK(proxy::check_client_packet(sealed, kMe, open).kind == Verdict::forward);
     CHECK(proxy::check_client_packet(admin_packet(0x10000001, owner), kMe, open).kind ==
           Verdict::forward);
 }
@@ -335,6 +353,24 @@ TEST_CASE("the session keeps the handshake's messages and refreshes them while s
     CHECK(session.radio().own_user.long_name() == "After");
     CHECK(session.radio().config_frames.size() == 2);
     CHECK(session.radio().handshake_epoch == 1'800'000'000u);
+
+    // Two answers overlapping (a refresh asked while the radio still answered another): each
+    // my_info starts over, so the frames are one handshake's, not two.
+    session.begin_refresh(13);
+    for (int i = 0; i < 2; ++i)
+        for (const auto& m : {info, own})
+            feed(m);
+    done.set_config_complete_id(13);
+    CHECK(feed(done).kind == Kind::refreshed);
+    CHECK(session.radio().config_frames.size() == 2);
+    // A refresh the radio never answers is given up; the last config stands.
+    session.begin_refresh(14);
+    feed(info);
+    session.cancel_refresh();
+    CHECK_FALSE(session.refreshing());
+    CHECK(session.radio().config_frames.size() == 2);
+    done.set_config_complete_id(14);
+    CHECK(feed(done).kind == Kind::stale_complete);
 }
 
 TEST_CASE("the outbox serves the bot and each client in turns, each in its own order",
