@@ -282,6 +282,8 @@ bool wait_all(const std::vector<Client*>& clients, std::size_t packets, std::chr
 double cpu_seconds(int pid, bool children = false) {
     double total = 0;
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;  // not a process
         std::ifstream stat(entry.path() / "stat");
         std::string text((std::istreambuf_iterator<char>(stat)), {});
         const auto close = text.rfind(')');
