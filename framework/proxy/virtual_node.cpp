@@ -66,6 +66,11 @@ bool VirtualNode::start() {
         return false;
     }
     listening_ = true;
+    if (!config_.loopback && config_.allow_from.empty())
+        spdlog::warn(
+            "proxy: listening on {} but [proxy] allow_from is empty: only clients on "
+            "this machine are admitted",
+            config_.address);
     link_.set_message_listener(
         [this](const pb::FromRadio& message, const radio::SessionEvent& event) {
             on_radio_message(message, event);

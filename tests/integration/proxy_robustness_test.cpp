@@ -232,9 +232,13 @@ TEST_CASE("clients stay through a radio drop and reboot; what they sent goes out
     CHECK(relays(sim, *a, "after the drop"));
     CHECK(relays(sim, *b, "after the drop, b"));
 
-    // A reboot of 2 s: a text sent meanwhile waits in the outbox and goes out once after it.
+    // A reboot of 2 s: a text sent meanwhile waits in the outbox and goes out once after it,
+    // and a client that connects meanwhile gets the last known state, then live traffic.
+    const auto before_reboot = bot.process->line_count();
     sim.command("reboot 2");
     b->send_text(0x00d10001, kBroadcast, "during the reboot");
+    REQUIRE(bot.process->wait_for_line_after(before_reboot, "link lost", 10s));
+    auto c = configured_client(port, 42);
     CHECK(sim.wait_for(
         [](const Record& r) {
             return record_is(r, "rx", "packet") &&
@@ -243,6 +247,7 @@ TEST_CASE("clients stay through a radio drop and reboot; what they sent goes out
         30s));
     CHECK(relays(sim, *a, "after the reboot"));
     CHECK(relays(sim, *b, "after the reboot, b"));
+    CHECK(relays(sim, *c, "after the reboot, c"));
     // Both clients stayed connected all along, and nothing went out twice.
     for (std::uint32_t i = 1; i <= 3; ++i)
         CHECK(on_air(sim, kBroadcast, "across the drop " + std::to_string(i)) == 1);
