@@ -94,6 +94,7 @@ json proxy_json(const BotView& bot) {
                            {"since", c.since},
                            {"configured", c.configured},
                            {"waiting", c.waiting},
+                           {"unread_bytes", c.unread_bytes},
                            {"packets_to_radio", c.counters.packets_to_radio},
                            {"refused", c.counters.packets_refused},
                            {"frames_to_client", c.counters.frames_out}});

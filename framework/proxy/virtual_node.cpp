@@ -224,7 +224,7 @@ std::vector<ClientInfo> VirtualNode::clients() const {
     out.reserve(clients_.size());
     for (const auto& [number, client] : clients_)
         out.push_back({number, client->address(), client->since(), client->configured,
-                       client->waiting.size(), client->counters});
+                       client->waiting.size(), client->unread_bytes(), client->counters});
     return out;
 }
 

@@ -43,7 +43,8 @@ struct ClientInfo {
     std::string address;
     std::uint64_t since = 0;  // epoch seconds
     bool configured = false;
-    std::size_t waiting = 0;  // its packets waiting for the outbox
+    std::size_t waiting = 0;       // its packets waiting for the outbox
+    std::size_t unread_bytes = 0;  // frames queued for it, not yet written to its socket
     ClientCounters counters;
 };
 
