@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "config/duration_text.hpp"
@@ -92,8 +93,8 @@ Bot::Bot(boost::asio::any_io_executor executor, const config::AppConfig& config)
           }),
       plugins_(executor, config, *this, router_),
       proxy_(executor, config.proxy,
-             std::chrono::duration_cast<radio::Clock::duration>(config.radio.outbox_expiry), link_,
-             store_,
+             std::chrono::duration_cast<radio::Clock::duration>(config.radio.outbox_expiry),
+             std::max<std::size_t>(1, config.radio.outbox_capacity / 2), link_, store_,
              [this](pb::MeshPacket p, radio::SendCallback done) {
                  return key_sync_.send(std::move(p), std::move(done));
              }),

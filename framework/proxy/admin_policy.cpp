@@ -4,6 +4,7 @@
 
 #include "admin.pb.h"
 #include "portnums.pb.h"
+#include "radio/radio_info.hpp"
 
 namespace meshbot::proxy {
 
@@ -27,8 +28,11 @@ bool changes_radio(const std::string& field) {
 PacketVerdict check_client_packet(const pb::MeshPacket& packet, std::uint32_t my_node,
                                   const config::ProxyConfig& config) {
     using Kind = PacketVerdict::Kind;
-    // Before the radio's first handshake its number is unknown: any packet may be for it.
-    const bool to_radio = my_node == 0 || packet.to() == my_node;
+    // Before the radio's first handshake its number is unknown: any packet may be for it. The
+    // firmware hands a broadcast from its client to its own modules too, admin included (and
+    // no destination at all is taken as one here).
+    const bool to_radio = my_node == 0 || packet.to() == my_node ||
+                          packet.to() == radio::kBroadcast || packet.to() == 0;
     if (!packet.has_decoded()) {
         // Bytes we cannot read could be anything once the radio decrypts them, an admin message
         // to itself included (a broadcast is handed to its own modules too). No app sends them.

@@ -22,8 +22,10 @@ constexpr std::size_t kOrigins = 8192;
 // The radio's TX queue (MAX_TX_QUEUE), reported in heartbeat answers before the radio said.
 constexpr std::uint32_t kRadioQueue = 16;
 // A client's packets in the outbox at once (one per port): made-up port numbers do not get a
-// client more, and 32 clients leave the bot half of the default outbox.
+// client more.
 constexpr std::size_t kInFlightPerClient = 4;
+// A client's sent ids remembered for the reply_id of its replies and reactions.
+constexpr std::size_t kSentIds = 256;
 // QueueStatus.res for a packet that could not be queued (the firmware's ERRNO_UNKNOWN).
 constexpr int kQueueFull = 32;
 
@@ -59,7 +61,8 @@ void VirtualNode::on_client_message(ProxyClient& client, const pb::ToRadio& mess
                 const auto c = weak.lock();
                 if (alive.expired() || !c || c->closed()) return;
                 c->handshake_posted = false;
-                serve_handshake(*c);
+                // Served meanwhile, when the radio's first handshake completed.
+                if (c->waiting_nonce) serve_handshake(*c);
             });
             break;
         }
@@ -80,10 +83,11 @@ void VirtualNode::on_client_message(ProxyClient& client, const pb::ToRadio& mess
             break;
         case pb::ToRadio::kXmodemPacket: {
             // File transfers would need the radio to ourselves for minutes: cancelled at once.
-            spdlog::warn(
-                "proxy: client {} ({}) tried an xmodem file transfer: cancelled (the "
-                "virtual node does not relay file transfers)",
-                client.number(), client.address());
+            if (xmodem_warnings_.allow())
+                spdlog::warn(
+                    "proxy: client {} ({}) tried an xmodem file transfer: cancelled (the "
+                    "virtual node does not relay file transfers)",
+                    client.number(), client.address());
             pb::FromRadio cancel;
             cancel.mutable_xmodempacket()->set_control(pb::XModem::CAN);
             client.send(cancel);
@@ -140,10 +144,11 @@ void VirtualNode::on_client_packet(ProxyClient& client, pb::MeshPacket packet) {
     const PacketVerdict verdict = check_client_packet(packet, my_node, config_);
     if (verdict.kind == PacketVerdict::Kind::refuse) {
         ++counters_.admin_refused;
-        spdlog::warn(
-            "proxy: refused admin message {} from client {} ({}): [proxy] allow_admin "
-            "does not allow it",
-            verdict.admin, client.number(), client.address());
+        if (admin_warnings_.allow())
+            spdlog::warn(
+                "proxy: refused admin message {} from client {} ({}): [proxy] allow_admin "
+                "does not allow it",
+                verdict.admin, client.number(), client.address());
         refuse(client, client_id, pb::Routing::NOT_AUTHORIZED,
                "meshbot: admin message " + verdict.admin +
                    " refused; the bot's operator can allow it with [proxy] allow_admin");
@@ -189,8 +194,8 @@ void VirtualNode::refuse(ProxyClient& client, std::uint32_t client_id, int routi
 }
 
 void VirtualNode::pump(ProxyClient& client) {
-    // One packet per port in the outbox per client: a client's burst of texts waits here, and
-    // the outbox (first come, first served per port) alternates the clients and the bot.
+    // One packet per port in the outbox per client, and the clients' share of it in all: a
+    // client's burst of texts waits here, and the outbox alternates the clients and the bot.
     const auto now = Clock::now();
     for (auto it = client.waiting.begin(); it != client.waiting.end() && !client.closed() &&
                                            client.in_flight.size() < kInFlightPerClient;) {
@@ -207,6 +212,8 @@ void VirtualNode::pump(ProxyClient& client) {
             ++it;
             continue;
         }
+        // Full with clients' packets (those of clients gone too): the rest wait for a slot.
+        if (in_outbox_.size() >= outbox_share_) break;
         WaitingPacket next = std::move(*it);
         it = client.waiting.erase(it);
         client.in_flight[port] = 0;  // taken; the bot id follows once send() returns
@@ -215,11 +222,29 @@ void VirtualNode::pump(ProxyClient& client) {
     }
 }
 
+void VirtualNode::pump_all() {
+    for (const auto& [number, c] : std::map(clients_))
+        if (!c->closed()) pump(*c);
+}
+
+void VirtualNode::left_outbox(std::uint32_t bot_id) {
+    const bool was_full = in_outbox_.size() >= outbox_share_;
+    if (in_outbox_.erase(bot_id) != 0 && was_full) pump_all();
+}
+
 void VirtualNode::submit(ProxyClient& client, WaitingPacket waiting) {
     const std::uint32_t port = portnum_of(waiting.packet);
     const std::uint64_t number = client.number();
     const std::uint32_t client_id = waiting.client_id;
     const bool refresh_after = waiting.refresh_after;
+    if (auto* decoded = waiting.packet.mutable_decoded(); decoded->reply_id() != 0) {
+        // A reply or reaction to one of its own packets: the mesh knows that one by our id.
+        const auto& sent = client.sent_ids;
+        const auto it = std::find_if(sent.rbegin(), sent.rend(), [&](const auto& ids) {
+            return ids.first == decoded->reply_id();
+        });
+        if (it != sent.rend()) decoded->set_reply_id(it->second);
+    }
     std::weak_ptr<int> alive = alive_;
     const std::uint32_t bot_id =
         send_(std::move(waiting.packet),
@@ -232,7 +257,12 @@ void VirtualNode::submit(ProxyClient& client, WaitingPacket waiting) {
     ++counters_.packets_to_radio;
     link_.assign_source(bot_id, number);
     remember(bot_id, {number, client_id == 0 ? bot_id : client_id, port});
+    in_outbox_.insert(bot_id);
     client.in_flight[port] = bot_id;
+    if (client_id != 0) {
+        client.sent_ids.emplace_back(client_id, bot_id);
+        if (client.sent_ids.size() > kSentIds) client.sent_ids.pop_front();
+    }
 }
 
 void VirtualNode::on_send_result(std::uint64_t number, std::uint32_t client_id, std::uint32_t port,
@@ -248,10 +278,16 @@ void VirtualNode::on_send_result(std::uint64_t number, std::uint32_t client_id, 
             remember(r.reissued_as, o);
         }
         link_.assign_source(r.reissued_as, number);
+        in_outbox_.erase(r.id);
+        in_outbox_.insert(r.reissued_as);  // queued again
         if (c && c->in_flight.count(port) && c->in_flight[port] == r.id)
             c->in_flight[port] = r.reissued_as;
+        if (c)
+            for (auto& ids : c->sent_ids)
+                if (ids.second == r.id) ids.second = r.reissued_as;
         return;
     }
+    left_outbox(r.id);
     if (refresh_after && (r.status == S::acked || r.status == S::sent)) link_.refresh_config();
     if (!c) return;
     const auto it = c->in_flight.find(port);
@@ -305,6 +341,7 @@ void VirtualNode::on_radio_message(const pb::FromRadio& message, const radio::Se
             status.mutable_queuestatus()->set_mesh_packet_id(o.client_id);
             to_owner(o, std::move(status));
             // Out of the outbox: the client's next packet for that port may go in.
+            left_outbox(id);
             if (ProxyClient* c = client(o.client)) {
                 const auto it = c->in_flight.find(o.port);
                 if (it != c->in_flight.end() && it->second == id) {
@@ -362,7 +399,19 @@ void VirtualNode::route_packet(const pb::MeshPacket& packet) {
     }
     pb::FromRadio message;
     *message.mutable_packet() = packet;
-    to_all(message);
+    const std::uint32_t reply = packet.has_decoded() ? packet.decoded().reply_id() : 0;
+    const Origin* origin = reply != 0 ? origin_of(reply) : nullptr;
+    if (!origin) {
+        to_all(message);
+        return;
+    }
+    // A reply or reaction to a client's packet: that client knows it by its own id.
+    const Origin o = *origin;
+    to_all(message, o.client);
+    if (ProxyClient* c = client(o.client); c && c->configured) {
+        message.mutable_packet()->mutable_decoded()->set_reply_id(o.client_id);
+        to_owner(o, std::move(message));
+    }
 }
 
 void VirtualNode::to_owner(const Origin& origin, pb::FromRadio message) {
@@ -372,14 +421,14 @@ void VirtualNode::to_owner(const Origin& origin, pb::FromRadio message) {
     }
 }
 
-void VirtualNode::to_all(const pb::FromRadio& message) {
+void VirtualNode::to_all(const pb::FromRadio& message, std::uint64_t except) {
     if (clients_.empty()) return;
     const std::string payload = message.SerializeAsString();  // once for every client
     // A client closed for not reading leaves the map inside send(): walk a copy.
     std::vector<std::shared_ptr<ProxyClient>> targets;
     targets.reserve(clients_.size());
     for (const auto& [number, c] : clients_)
-        if (c->configured) targets.push_back(c);
+        if (c->configured && number != except) targets.push_back(c);
     for (const auto& c : targets) {
         c->send(payload);
         ++counters_.frames_relayed;

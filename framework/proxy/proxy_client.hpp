@@ -79,10 +79,12 @@ public:
     bool configured = false;  // the handshake is queued: live traffic flows to it
     std::optional<std::uint32_t> waiting_nonce;  // a want_config_id not served yet
     bool handshake_posted = false;               // serve_handshake() is queued on the loop
-    std::uint64_t admin_refusals = 0;
     std::deque<WaitingPacket> waiting;
     std::map<std::uint32_t, std::uint32_t> in_flight;  // portnum -> bot id, one per port
     std::deque<std::uint32_t> recent_ids;              // the firmware ignores a repeated id
+    // Its latest packets' ids and the bot ids they went out under, for the reply_id of a
+    // reply or reaction it sends to one of them.
+    std::deque<std::pair<std::uint32_t, std::uint32_t>> sent_ids;
     bool mqtt_warned = false;
 
 private:

@@ -6,6 +6,8 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "config/duration_text.hpp"
+
 namespace meshbot::proxy {
 
 namespace asio = boost::asio;
@@ -33,19 +35,35 @@ void log_failure(const char* what, std::exception_ptr error) {
     }
 }
 
+constexpr auto kWarningPeriod = std::chrono::seconds(10);
+
+// A WarningThrottle whose summary says "{more} more {what} in the last 10 s".
+radio::WarningThrottle throttle(asio::any_io_executor executor, std::string what) {
+    return radio::WarningThrottle(
+        executor, kWarningPeriod,
+        [what = std::move(what)](std::uint64_t more, Clock::duration period) {
+            spdlog::warn("proxy: {} more {} in the last {}", more, what,
+                         config::duration_text(period));
+        });
+}
+
 }  // namespace
 
 VirtualNode::VirtualNode(asio::any_io_executor executor, const config::ProxyConfig& config,
-                         Clock::duration expiry, radio::RadioLink& link,
+                         Clock::duration expiry, std::size_t outbox_share, radio::RadioLink& link,
                          const nodes::NodeStore& store, SendPacket send)
     : executor_(executor),
       config_(config),
       expiry_(expiry),
+      outbox_share_(outbox_share),
       link_(link),
       store_(store),
       send_(std::move(send)),
       acceptor_(executor),
-      sweep_timer_(executor) {}
+      sweep_timer_(executor),
+      admin_warnings_(throttle(executor, "radio-changing admin messages refused")),
+      xmodem_warnings_(throttle(executor, "xmodem file transfers cancelled")),
+      turned_away_warnings_(throttle(executor, "clients refused")) {}
 
 VirtualNode::~VirtualNode() {
     stop();
@@ -160,17 +178,20 @@ asio::awaitable<void> VirtualNode::accept_loop() {
         const std::string address = endpoint_text(peer);
         if (!admitted(peer.address())) {
             ++counters_.turned_away;
-            spdlog::warn("proxy: refused a client from {}: not loopback nor in [proxy] allow_from",
-                         address);
+            if (turned_away_warnings_.allow())
+                spdlog::warn(
+                    "proxy: refused a client from {}: not loopback nor in [proxy] allow_from",
+                    address);
             socket.close(ec);
             continue;
         }
         if (clients_.size() >= config_.max_clients) {
             ++counters_.turned_away;
-            spdlog::warn(
-                "proxy: refused a client from {}: {} clients connected ([proxy] "
-                "max_clients)",
-                address, clients_.size());
+            if (turned_away_warnings_.allow())
+                spdlog::warn(
+                    "proxy: refused a client from {}: {} clients connected ([proxy] "
+                    "max_clients)",
+                    address, clients_.size());
             socket.close(ec);
             continue;
         }

@@ -24,6 +24,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "config/app_config.hpp"
@@ -31,6 +32,7 @@
 #include "proxy/admin_policy.hpp"
 #include "proxy/proxy_client.hpp"
 #include "radio/radio_link.hpp"
+#include "radio/warning_throttle.hpp"
 
 namespace meshbot::proxy {
 
@@ -67,10 +69,12 @@ public:
     // and the return value as RadioLink::send.
     using SendPacket = std::function<std::uint32_t(pb::MeshPacket, radio::SendCallback)>;
 
-    // `expiry`: how long a client's packet may wait for the radio ([radio] outbox_expiry).
+    // `expiry`: how long a client's packet may wait for the radio ([radio] outbox_expiry);
+    // `outbox_share`: how many clients' packets may be in the bot's outbox at once, all
+    // clients and connections since gone together (half of [radio] outbox_capacity).
     VirtualNode(boost::asio::any_io_executor executor, const config::ProxyConfig& config,
-                Clock::duration expiry, radio::RadioLink& link, const nodes::NodeStore& store,
-                SendPacket send);
+                Clock::duration expiry, std::size_t outbox_share, radio::RadioLink& link,
+                const nodes::NodeStore& store, SendPacket send);
     ~VirtualNode();
     VirtualNode(const VirtualNode&) = delete;
     VirtualNode& operator=(const VirtualNode&) = delete;
@@ -105,6 +109,8 @@ private:
     void on_client_packet(ProxyClient& client, pb::MeshPacket packet);
     void serve_handshake(ProxyClient& client);
     void pump(ProxyClient& client);
+    void pump_all();
+    void left_outbox(std::uint32_t bot_id);
     void submit(ProxyClient& client, WaitingPacket waiting);
     void on_send_result(std::uint64_t client, std::uint32_t client_id, std::uint32_t port,
                         bool refresh_after, const radio::SendResult& result);
@@ -112,7 +118,7 @@ private:
                 const std::string& why);
     void route_packet(const pb::MeshPacket& packet);
     void to_owner(const Origin& origin, pb::FromRadio message);
-    void to_all(const pb::FromRadio& message);
+    void to_all(const pb::FromRadio& message, std::uint64_t except = 0);
     void remember(std::uint32_t bot_id, Origin origin);
     const Origin* origin_of(std::uint32_t bot_id) const;
     ProxyClient* client(std::uint64_t number) const;
@@ -120,6 +126,7 @@ private:
     boost::asio::any_io_executor executor_;
     const config::ProxyConfig& config_;
     Clock::duration expiry_;
+    std::size_t outbox_share_;
     radio::RadioLink& link_;
     const nodes::NodeStore& store_;
     SendPacket send_;
@@ -132,7 +139,13 @@ private:
     // Bot id -> the client packet it carries; the oldest forgotten past kOrigins.
     std::unordered_map<std::uint32_t, Origin> origins_;
     std::deque<std::uint32_t> origin_order_;
+    // Bot ids of clients' packets still in the outbox, whether their client is here or gone.
+    std::unordered_set<std::uint32_t> in_outbox_;
     ProxyCounters counters_;
+    // A client can make these as fast as it writes: the first in full, then a summary a period.
+    radio::WarningThrottle admin_warnings_;
+    radio::WarningThrottle xmodem_warnings_;
+    radio::WarningThrottle turned_away_warnings_;
     // Outlives nothing: send callbacks still queued in the outbox test it before touching us.
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };

@@ -115,28 +115,54 @@ std::deque<Outbox::Entry>::iterator Outbox::next_turn(std::deque<Entry>::iterato
         const auto it = served_.find({port, source});
         return it == served_.end() ? std::uint64_t{0} : it->second;
     };
-    auto best = oldest;
-    std::uint64_t best_turn = turn_of(oldest->source);
-    for (auto it = std::next(oldest); it != queue_.end() && best_turn != 0; ++it) {
+    // The bot's first packet of the port, and the client's whose turn it is among the clients.
+    auto bot = queue_.end();
+    auto client = queue_.end();
+    std::uint64_t client_turn = 0;
+    for (auto it = oldest; it != queue_.end(); ++it) {
         if (portnum_of(it->packet) != port) continue;
-        // Strictly earlier only: a source's own packets keep their order.
-        if (const auto turn = turn_of(it->source); turn < best_turn) {
-            best = it;
-            best_turn = turn;
+        if (it->source == 0) {
+            if (bot == queue_.end()) bot = it;
+        } else if (const auto turn = turn_of(it->source);
+                   client == queue_.end() || turn < client_turn) {
+            // Strictly earlier only: a source's own packets keep their order.
+            client = it;
+            client_turn = turn;
         }
+    }
+    // The bot and the clients (as one) take turns: however many clients there are, or
+    // connections that left packets behind, the bot keeps half of the port's budget.
+    auto best = bot;
+    if (client != queue_.end()) {
+        const auto clients_turn = turn_of(kAllClients);
+        const auto bot_turn = turn_of(0);
+        if (bot == queue_.end() || clients_turn < bot_turn ||
+            (clients_turn == bot_turn && client < bot))
+            best = client;
     }
     if (best->source != 0 || !served_.empty()) {  // only the bot: nothing to remember
-        served_[{port, best->source}] = ++turns_;
-        // Sources come and go (every client connection is one): forget those with nothing
-        // queued once the table grows.
-        if (served_.size() > 256) {
-            std::erase_if(served_, [&](const auto& item) {
-                return std::none_of(queue_.begin(), queue_.end(),
-                                    [&](const Entry& e) { return e.source == item.first.second; });
-            });
-        }
+        const auto turn = ++turns_;
+        served_[{port, best->source}] = turn;
+        if (best->source != 0) served_[{port, kAllClients}] = turn;
+        if (served_.size() > 256) forget_idle_sources();
     }
     return best;
+}
+
+void Outbox::forget_idle_sources() {
+    // Sources come and go (every client connection is one) and a port number is whatever a
+    // client says: keep the turns of what is queued.
+    std::set<std::pair<std::uint32_t, std::uint64_t>> queued;
+    std::set<std::uint32_t> ports;
+    for (const auto& e : queue_) {
+        queued.emplace(portnum_of(e.packet), e.source);
+        ports.insert(portnum_of(e.packet));
+    }
+    std::erase_if(served_, [&](const auto& item) {
+        const auto& [port, source] = item.first;
+        if (source == 0 || source == kAllClients) return ports.count(port) == 0;
+        return queued.count(item.first) == 0;
+    });
 }
 
 Clock::duration Outbox::gap_for(std::uint32_t port) const {

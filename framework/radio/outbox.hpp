@@ -77,8 +77,9 @@ public:
     std::uint32_t reserve_id() { return ids_.next(); }
 
     // Says whose the queued packet `id` is (0, the default: the bot's own). Packets of one port
-    // go out in turns by source, the one served longest ago first, each source's in its order:
-    // a virtual-node client with many texts waiting cannot hold up the bot's replies.
+    // go out in turns, each source's in its order: the bot and the clients alternate, and among
+    // the clients the one served longest ago goes first. Neither a client with many texts
+    // waiting nor many clients can hold up the bot's replies.
     void assign_source(std::uint32_t id, std::uint64_t source);
 
     // The next packet to write, with hop_limit filled in. Otherwise nullopt, and `wake_at` says
@@ -114,6 +115,7 @@ private:
     void accept(Entry entry, Clock::time_point now);
     // Of the queued packets of `port`, from `oldest` on, the one whose source's turn it is.
     std::deque<Entry>::iterator next_turn(std::deque<Entry>::iterator oldest, std::uint32_t port);
+    void forget_idle_sources();
 
     OutboxOptions options_;
     PacketIdGenerator ids_;
@@ -125,7 +127,9 @@ private:
     std::set<std::pair<Clock::time_point, std::uint32_t>> deadlines_;
     std::optional<std::uint32_t> radio_free_;               // unknown until the first queueStatus
     std::map<std::uint32_t, Clock::time_point> last_sent_;  // by portnum, for the paced ones
-    // (port, source) -> the turn it was last served in; turns count up from 1.
+    // (port, source) -> the turn it was last served in; turns count up from 1. kAllClients
+    // stands for every source but the bot.
+    static constexpr std::uint64_t kAllClients = ~std::uint64_t{0};
     std::map<std::pair<std::uint32_t, std::uint64_t>, std::uint64_t> served_;
     std::uint64_t turns_ = 0;
 };

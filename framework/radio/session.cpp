@@ -21,6 +21,7 @@ void Session::begin_handshake(std::uint32_t nonce, Clock::time_point /*now*/,
     nonce_ = nonce;
     began_epoch_ = epoch_now;
     refreshing_ = false;
+    abandoned_refresh_ = 0;
     pending_ = RadioInfo{};
     pending_.handshake_epoch = epoch_now;
 }
@@ -34,6 +35,7 @@ void Session::begin_refresh(std::uint32_t nonce) {
 }
 
 void Session::cancel_refresh() {
+    if (refreshing_) abandoned_refresh_ = refresh_nonce_;
     refreshing_ = false;
     pending_ = RadioInfo{};
 }
@@ -70,10 +72,12 @@ SessionEvent Session::on_from_radio(const pb::FromRadio& message, Clock::time_po
         case pb::FromRadio::kPacket:
             return on_packet(message.packet(), now);
         case pb::FromRadio::kMyInfo:
-            if (!collecting()) {
+            // A late answer to a refresh given up is no sign of trouble; only its end is awaited.
+            if (!collecting() && abandoned_refresh_ == 0) {
                 return {Kind::restart_handshake, false,
                         "the radio sent my_info outside a handshake"};
             }
+            if (!collecting()) return {};
             pending_.my_info = message.my_info();
             pending_.my_node_num = message.my_info().my_node_num();
             return {};
@@ -107,6 +111,8 @@ SessionEvent Session::on_from_radio(const pb::FromRadio& message, Clock::time_po
                 pending_ = RadioInfo{};
                 return {Kind::refreshed, false, {}};
             }
+            if (abandoned_refresh_ != 0 && message.config_complete_id() == abandoned_refresh_)
+                abandoned_refresh_ = 0;
             if (phase_ != Phase::handshaking || message.config_complete_id() != nonce_) {
                 return {Kind::stale_complete, false, {}};
             }

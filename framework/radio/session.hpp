@@ -52,7 +52,8 @@ public:
     // packets stay live, and radio() is replaced when config_complete_id == `nonce` arrives.
     void begin_refresh(std::uint32_t nonce);
     bool refreshing() const { return refreshing_; }
-    // Gives up a refresh the radio did not complete: radio() stays as it was.
+    // Gives up a refresh the radio did not complete: radio() stays as it was, and its late
+    // answer, should it come, passes without restarting the handshake.
     void cancel_refresh();
 
     bool ready() const { return phase_ == Phase::ready; }
@@ -74,7 +75,8 @@ private:
     std::uint32_t nonce_ = 0;
     bool refreshing_ = false;
     std::uint32_t refresh_nonce_ = 0;
-    RadioInfo pending_;  // filled during the handshake, published at completion
+    std::uint32_t abandoned_refresh_ = 0;  // a refresh given up: its answer may still come
+    RadioInfo pending_;                    // filled during the handshake, published at completion
     RadioInfo radio_;
     Clock::time_point ready_at_{};
     std::uint32_t began_epoch_ = 0;  // when this connection's handshake began

@@ -192,6 +192,35 @@ TEST_CASE("100 clients connecting and leaving leave the bot and a connected clie
     check_bot_traffic(sim);
 }
 
+TEST_CASE("connections that leave packets behind cannot fill the bot's outbox", "[proxy]") {
+    SimProcess sim;
+    // A small outbox (32; the clients' share 16) so that a few connections would fill it.
+    std::string config = config_for(sim, echo_plugin_only(), {}, proxy_table());
+    config.insert(config.find("[radio]\n") + 8, "outbox_capacity = 32\n");
+    RunningBot bot(config);
+    const std::uint16_t port = proxy_port(bot);
+    // Each connection leaves four packets on paced ports (2 s, 10 s, 10 s, 10 s apart on the
+    // radio), its most, and goes: twelve of them, 48 packets, more than the whole outbox.
+    const std::vector<pb::PortNum> ports = {pb::TEXT_MESSAGE_APP, pb::POSITION_APP,
+                                            pb::TELEMETRY_APP, pb::WAYPOINT_APP};
+    for (std::uint32_t i = 0; i < 12; ++i) {
+        RawRadioClient hit_and_run(port);
+        for (std::uint32_t p = 0; p < ports.size(); ++p)
+            hit_and_run.send_packet(0x00e00000 + i * 16 + p, kBroadcast, ports[p], "left behind");
+        hit_and_run.send_heartbeat();  // its answer: the bot has read the four
+        CHECK(hit_and_run.receive_until([](const auto& f) { return f.has_queuestatus(); }, 5s));
+    }
+    // The bot's own reply still gets into the outbox, and out within a text turn or two.
+    sim.command("text from=!10000002 channel=0 /echo still mine");
+    CHECK(sim.wait_for(
+        [](const Record& r) {
+            return record_is(r, "rx", "packet") &&
+                   r.get<std::string>("text", "") == "N002: still mine";
+        },
+        10s));
+    CHECK(sim.count("accept") == 1);
+}
+
 TEST_CASE("a client that stops reading is disconnected; the others and the bot carry on",
           "[proxy]") {
     SimProcess sim;

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "admin.pb.h"
 #include "portnums.pb.h"
 #include "support/bot_process.hpp"
@@ -170,6 +172,38 @@ TEST_CASE("two clients and the bot's plugins share the radio; answers come under
     REQUIRE(dms.size() == 1);
     CHECK(dms.front().get<std::string>("text", "") == "dm from client b");
     CHECK(dms.front().get<std::uint32_t>("id", 0) != 0x00bb0002u);  // mapped to a bot id
+
+    // Replies and reactions thread. A mesh reply to A's broadcast (under the id the mesh saw)
+    // reaches A under A's own id; B, who never saw that packet, gets it as the mesh sent it.
+    const auto on_air_a = std::find_if(broadcasts.begin(), broadcasts.end(), [](const Record& r) {
+        return r.get<std::string>("text", "") == "from client a";
+    });
+    REQUIRE(on_air_a != broadcasts.end());
+    const auto air_id = on_air_a->get<std::uint32_t>("id", 0);
+    sim.command("text from=!10000002 reply=" + std::to_string(air_id) + " nice one");
+    const auto at_a = a->receive_until([](const auto& f) { return is_text(f, "nice one"); }, 5s);
+    const auto at_b = b->receive_until([](const auto& f) { return is_text(f, "nice one"); }, 5s);
+    REQUIRE(at_a);
+    REQUIRE(at_b);
+    CHECK(at_a->packet().decoded().reply_id() == 0x00ab0001u);
+    CHECK(at_b->packet().decoded().reply_id() == air_id);
+    // A's reaction to its own broadcast goes on the air as a reaction to the id the mesh knows.
+    pb::ToRadio reaction;
+    auto& r = *reaction.mutable_packet();
+    r.set_id(0x00ab0003);
+    r.set_to(kBroadcast);
+    r.mutable_decoded()->set_portnum(pb::TEXT_MESSAGE_APP);
+    r.mutable_decoded()->set_payload("\xf0\x9f\x91\x8d");
+    r.mutable_decoded()->set_reply_id(0x00ab0001);
+    r.mutable_decoded()->set_emoji(1);
+    a->send(reaction);
+    const auto reacted = sim.wait_for(
+        [](const Record& rec) {
+            return record_is(rec, "rx", "packet") && rec.get<std::uint32_t>("reply_id", 0) != 0;
+        },
+        10s);
+    REQUIRE(reacted);
+    CHECK(reacted->get<std::uint32_t>("reply_id", 0) == air_id);
     CHECK(sim.count("accept") == 1);
     check_bot_traffic(sim);
 }

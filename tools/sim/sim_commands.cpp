@@ -168,8 +168,8 @@ ParseResult parse_command(std::string_view line) {
     std::string_view rest = line;
     const std::string verb(next_token(rest));
 
-    static const std::set<std::string_view> kTextKeys = {"from", "to", "channel", "pki",
-                                                         "key",  "id", "hops",    "rx_time"};
+    static const std::set<std::string_view> kTextKeys = {"from", "to",   "channel", "pki",  "key",
+                                                         "id",   "hops", "rx_time", "reply"};
     const bool free_text = verb == "text" || verb == "notify";
     const Args args =
         split_args(rest, free_text, verb == "text" ? kTextKeys : std::set<std::string_view>{});
@@ -179,7 +179,7 @@ ParseResult parse_command(std::string_view line) {
     };
 
     if (verb == "text") {
-        check.allow({"from", "to", "channel", "pki", "key", "id", "hops", "rx_time"});
+        check.allow({"from", "to", "channel", "pki", "key", "id", "hops", "rx_time", "reply"});
         TextCmd cmd;
         cmd.from = required_from(check);
         cmd.to = check.node("to", true).value_or(kBroadcast);
@@ -191,6 +191,7 @@ ParseResult parse_command(std::string_view line) {
         cmd.id = check.number<std::uint32_t>("id");
         cmd.hops = check.number<std::uint32_t>("hops");
         cmd.rx_time = check.number<std::uint32_t>("rx_time");
+        cmd.reply_id = check.number<std::uint32_t>("reply");
         cmd.text = args.text;
         return finish(check, cmd);
     }
@@ -311,6 +312,7 @@ std::optional<pb::MeshPacket> build_injection(const Command& command, FirmwareMo
         }
         p.mutable_decoded()->set_portnum(pb::TEXT_MESSAGE_APP);
         p.mutable_decoded()->set_payload(text->text);
+        if (text->reply_id) p.mutable_decoded()->set_reply_id(*text->reply_id);
         if (text->pki) {
             // What the client sees for a PKI-decrypted DM (docs/radio-protocol.md §5.4); key=
             // stands in for a sender whose key differs from the stored one.
@@ -379,10 +381,11 @@ std::string_view command_help() {
 Packets from other nodes are heard by the radio: the NodeDB adds the sender (evicting when
 full) and refreshes its last-heard time before the client gets the packet.
   text from=NODE [to=NODE|broadcast] [channel=N] [pki=1] [key=HEX64] [id=N] [hops=N]
-       [rx_time=N] TEXT...          pki=1: a PKI DM (channel 0, pki_encrypted, public_key =
+       [rx_time=N] [reply=ID] TEXT...  pki=1: a PKI DM (channel 0, pki_encrypted, public_key =
                                     the sender's stored key; if the NodeDB has no key for the
                                     sender it arrives as the `encrypted` variant). key= forces
-                                    public_key (a sender using another key) and implies pki=1
+                                    public_key (a sender using another key) and implies pki=1.
+                                    reply=: a reply (or reaction) to the packet ID
   nodeinfo from=NODE [long=NAME] [short=NAME] [key=HEX64]   the node announces its User with
                                     its own key (key= gives it a new one). The NodeDB stores
                                     it, unless it holds a different key: then the whole update

@@ -24,6 +24,7 @@ struct TextCmd {
     std::optional<std::uint32_t> id;
     std::optional<std::uint32_t> hops;
     std::optional<std::uint32_t> rx_time;
+    std::optional<std::uint32_t> reply_id;  // decoded.reply_id: a reply or reaction to that id
     std::string text;
 };
 struct NodeInfoCmd {
