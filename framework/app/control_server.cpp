@@ -24,6 +24,7 @@
 #include "nodes/store_files.hpp"
 #include "plugin_host/utf8_chunker.hpp"
 #include "radio/deadline.hpp"
+#include "radio/spawn_failure.hpp"
 
 namespace meshbot::app {
 
@@ -339,16 +340,8 @@ asio::awaitable<void> accept_loop(StatePtr state) {
         auto client = std::make_shared<Socket>(std::move(socket));
         const std::uint64_t id = ++state->next_id;
         state->clients.emplace(id, client);
-        asio::co_spawn(executor, serve_client(state, client, id), [](std::exception_ptr error) {
-            if (!error) return;
-            try {
-                std::rethrow_exception(error);
-            } catch (const std::exception& e) {
-                spdlog::error("control socket: client failed: {}", e.what());
-            } catch (...) {
-                spdlog::error("control socket: client failed");
-            }
-        });
+        asio::co_spawn(executor, serve_client(state, client, id),
+                       radio::log_failure("control socket: client failed"));
     }
 }
 
@@ -429,16 +422,8 @@ bool ControlServer::start() {
         state_->inode = st.st_ino;
         state_->device = st.st_dev;
     }
-    asio::co_spawn(executor_, accept_loop(state_), [](std::exception_ptr error) {
-        if (!error) return;
-        try {
-            std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-            spdlog::error("control socket: stopped accepting: {}", e.what());
-        } catch (...) {
-            spdlog::error("control socket: stopped accepting");
-        }
-    });
+    asio::co_spawn(executor_, accept_loop(state_),
+                   radio::log_failure("control socket: stopped accepting"));
     spdlog::info("control socket: listening on {}", path_.string());
     return true;
 }

@@ -16,6 +16,7 @@
 #include "http/metrics_text.hpp"
 #include "http/status_json.hpp"
 #include "http/status_page.hpp"
+#include "radio/spawn_failure.hpp"
 
 namespace meshbot::http {
 
@@ -207,17 +208,6 @@ asio::awaitable<void> serve(std::shared_ptr<State> state, std::shared_ptr<beast:
     stream->close();
 }
 
-void log_failure(const char* what, std::exception_ptr error) {
-    if (!error) return;
-    try {
-        std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-        spdlog::error("http: {}: {}", what, e.what());
-    } catch (...) {
-        spdlog::error("http: {}", what);
-    }
-}
-
 asio::awaitable<void> accept_loop(std::shared_ptr<State> state) {
     for (;;) {
         error_code ec;
@@ -245,7 +235,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<State> state) {
         const std::uint64_t id = state->next_id++;
         state->connections.emplace(id, stream);
         asio::co_spawn(state->acceptor.get_executor(), serve(state, stream, id, peer),
-                       [](std::exception_ptr e) { log_failure("a connection failed", e); });
+                       radio::log_failure("http: a connection failed"));
     }
 }
 
@@ -275,8 +265,7 @@ bool HttpServer::start() {
         acceptor.close(ec);
         return false;
     }
-    asio::co_spawn(executor_, accept_loop(state_),
-                   [](std::exception_ptr e) { log_failure("stopped accepting", e); });
+    asio::co_spawn(executor_, accept_loop(state_), radio::log_failure("http: stopped accepting"));
     const auto bound = acceptor.local_endpoint(ec);
     spdlog::info("http: listening on {}: status page at /, Prometheus metrics at /metrics{}",
                  bound.address().is_v6()

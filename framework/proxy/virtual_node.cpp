@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "config/duration_text.hpp"
+#include "radio/spawn_failure.hpp"
 
 namespace meshbot::proxy {
 
@@ -24,15 +25,6 @@ std::string endpoint_text(const tcp::endpoint& endpoint) {
             : address.to_string();
     return (address.is_v6() && !address.to_v6().is_v4_mapped() ? "[" + ip + "]" : ip) + ":" +
            std::to_string(endpoint.port());
-}
-
-void log_failure(const char* what, std::exception_ptr error) {
-    if (!error) return;
-    try {
-        std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-        spdlog::error("proxy: {}: {}", what, e.what());
-    }
 }
 
 constexpr auto kWarningPeriod = std::chrono::seconds(10);
@@ -93,10 +85,8 @@ bool VirtualNode::start() {
         [this](const pb::FromRadio& message, const radio::SessionEvent& event) {
             on_radio_message(message, event);
         });
-    asio::co_spawn(executor_, accept_loop(),
-                   [](std::exception_ptr e) { log_failure("stopped accepting", e); });
-    asio::co_spawn(executor_, idle_sweep(),
-                   [](std::exception_ptr e) { log_failure("idle sweep stopped", e); });
+    asio::co_spawn(executor_, accept_loop(), radio::log_failure("proxy: stopped accepting"));
+    asio::co_spawn(executor_, idle_sweep(), radio::log_failure("proxy: idle sweep stopped"));
     std::string admitted = "loopback";
     for (const auto& range : config_.allow_from)
         admitted += ", " + range.text;

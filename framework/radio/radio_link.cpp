@@ -18,6 +18,7 @@
 #include "portnums.pb.h"
 #include "radio/endpoint_registry.hpp"
 #include "radio/ip_address.hpp"
+#include "radio/spawn_failure.hpp"
 
 namespace meshbot::radio {
 
@@ -120,13 +121,8 @@ void RadioLink::start() {
     if (running_) return;
     running_ = true;
     asio::co_spawn(executor_, run(), [this](std::exception_ptr error) {
-        if (error) {
-            try {
-                std::rethrow_exception(error);
-            } catch (const std::exception& e) {
-                spdlog::critical("radio {}: link actor failed: {}", description_, e.what());
-            }
-        }
+        if (error)
+            spdlog::critical("radio {}: link actor failed: {}", description_, failure_text(error));
         running_ = false;
         housekeeping_timer_.cancel();
         outbox_.cancel_all();
