@@ -285,10 +285,14 @@ void read_proxy(Section& s, ProxyConfig& p);
 
 // Where a listener binds: an IP literal and a port (listen_address.cpp).
 struct Listen {
-    std::string address;
+    std::string address;  // empty: listen = "", the listener is off
     std::uint16_t port = 0;
     bool loopback = false;
+    std::string text;                  // as written
+    const toml::node* node = nullptr;  // where, for a later error about it
 };
-std::optional<Listen> parse_listen(std::string_view text);
+// The `listen` key, "IP:port" or "" (off). nullopt when it is absent or wrong; the error, at
+// its file:line:column, gives `example_port` in its examples and says "" turns `what` off.
+std::optional<Listen> read_listen(Section& s, std::string_view example_port, std::string_view what);
 
 }  // namespace meshbot::config::detail

@@ -21,20 +21,13 @@ bool visible_ascii(std::string_view text) {
 }  // namespace
 
 void read_http(Section& s, HttpConfig& h) {
-    std::string listen;
-    const toml::node* listen_node = read_string(s, "listen", listen);
-    if (listen_node) {
-        if (listen.empty()) {
-            h.enabled = false;
-        } else if (const auto parsed = parse_listen(listen)) {
-            h.address = parsed->address;
-            h.port = parsed->port;
-            h.loopback = parsed->loopback;
-        } else {
-            s.error(*listen_node, "listen",
-                    "expected \"IP:port\" such as \"127.0.0.1:9464\" or \"[::1]:9464\" (an IP "
-                    "address, not a host name), or \"\" to turn the listener off, got " +
-                        describe(*listen_node));
+    const auto listen = read_listen(s, "9464", "the listener");
+    if (listen) {
+        h.enabled = !listen->address.empty();
+        if (h.enabled) {
+            h.address = listen->address;
+            h.port = listen->port;
+            h.loopback = listen->loopback;
         }
     }
     std::string token;
@@ -48,9 +41,9 @@ void read_http(Section& s, HttpConfig& h) {
     }
     read_integer(s, "node_metrics", h.node_metrics, 0, 100000,
                  "per-node series in /metrics, the most recently heard first");
-    if (h.enabled && !h.loopback && h.token.empty() && listen_node)
-        s.error(*listen_node, "listen",
-                "listening on " + listen +
+    if (h.enabled && !h.loopback && h.token.empty() && listen)
+        s.error(*listen->node, "listen",
+                "listening on " + listen->text +
                     " (not loopback) needs [http] token: anyone who reaches the address would "
                     "see the mesh");
 }

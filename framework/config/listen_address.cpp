@@ -71,6 +71,8 @@ namespace meshbot::config::detail {
 
 // "127.0.0.1:9464", "[::1]:9464", "0.0.0.0:9464": an IP literal (a name would be looked up at
 // each start, and could move a listener off loopback behind the operator's back) and a port.
+namespace {
+
 std::optional<Listen> parse_listen(std::string_view text) {
     const auto colon = text.rfind(':');
     if (colon == std::string_view::npos || colon + 1 == text.size()) return std::nullopt;
@@ -91,6 +93,26 @@ std::optional<Listen> parse_listen(std::string_view text) {
     if (!loopback || v6 != bracketed) return std::nullopt;
     out.loopback = *loopback;
     return out;
+}
+
+}  // namespace
+
+std::optional<Listen> read_listen(Section& s, std::string_view example_port,
+                                  std::string_view what) {
+    std::string listen;
+    const toml::node* node = read_string(s, "listen", listen);
+    if (!node) return std::nullopt;
+    if (auto parsed = listen.empty() ? Listen{} : parse_listen(listen)) {
+        parsed->text = std::move(listen);
+        parsed->node = node;
+        return parsed;
+    }
+    const std::string port(example_port);
+    s.error(*node, "listen",
+            "expected \"IP:port\" such as \"127.0.0.1:" + port + "\" or \"[::1]:" + port +
+                "\" (an IP address, not a host name), or \"\" to turn " + std::string(what) +
+                " off, got " + describe(*node));
+    return std::nullopt;
 }
 
 }  // namespace meshbot::config::detail

@@ -69,20 +69,12 @@ std::string admin_names() {
 }  // namespace
 
 void read_proxy(Section& s, ProxyConfig& p) {
-    std::string listen;
-    if (const toml::node* node = read_string(s, "listen", listen)) {
-        if (listen.empty()) {
-            p.enabled = false;
-        } else if (const auto parsed = parse_listen(listen)) {
-            p.enabled = true;
-            p.address = parsed->address;
-            p.port = parsed->port;
-            p.loopback = parsed->loopback;
-        } else {
-            s.error(*node, "listen",
-                    "expected \"IP:port\" such as \"127.0.0.1:4403\" or \"[::1]:4403\" (an IP "
-                    "address, not a host name), or \"\" to turn the virtual node off, got " +
-                        describe(*node));
+    if (const auto listen = read_listen(s, "4403", "the virtual node")) {
+        p.enabled = !listen->address.empty();
+        if (p.enabled) {
+            p.address = listen->address;
+            p.port = listen->port;
+            p.loopback = listen->loopback;
         }
     }
 
